@@ -1,0 +1,2 @@
+// node --require otel-autoinstrument/register app.js
+require('./load.cjs')('require');

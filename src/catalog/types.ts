@@ -1,0 +1,27 @@
+/** A module an instrumentation patches, with the versions it supports (semver ranges, any may match). */
+export interface TargetModule {
+  readonly name: string;
+  readonly versions: readonly string[];
+}
+
+/**
+ * When an instrumentation is loaded:
+ * - `module`: the first time the app resolves one of `modules` (or touches one of `globals`);
+ * - `startup`: at start, because it patches nothing the app requires (runtime or host metrics);
+ * - `lambda`: at start, but only inside AWS Lambda.
+ */
+export type Activation = 'module' | 'startup' | 'lambda';
+
+/** The shape shared by the built-in catalog and (later) plugins' "otel" fields. */
+export interface InstrumentationDescriptor {
+  /** Short name used by OTEL_NODE_ENABLED_INSTRUMENTATIONS, e.g. "pg". */
+  readonly name: string;
+  readonly package: string;
+  /** The named export holding the instrumentation class. */
+  readonly export: string;
+  readonly modules: readonly TargetModule[];
+  /** Globals whose first access loads the instrumentation (fetch has no module to resolve). */
+  readonly globals: readonly string[];
+  readonly activation: Activation;
+  readonly enabledByDefault: boolean;
+}

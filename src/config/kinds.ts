@@ -1,0 +1,167 @@
+import type { ParseResult, VarGroup, VarSpec } from './types';
+
+interface Common {
+  group: VarGroup;
+  description: string;
+  sensitive?: boolean;
+  /** Defaults to true; false marks our own OTEL_NODE_* additions. */
+  standard?: boolean;
+}
+
+const ok = <T>(value: T, note?: string): ParseResult<T> => (note === undefined ? { ok: true, value } : { ok: true, value, note });
+const bad = <T>(reason: string): ParseResult<T> => ({ ok: false, reason });
+
+function spec<T>(c: Common, rest: Omit<VarSpec<T>, 'group' | 'description' | 'sensitive' | 'standard'>): VarSpec<T> {
+  return { group: c.group, description: c.description, sensitive: c.sensitive ?? false, standard: c.standard ?? true, ...rest };
+}
+
+/** The spec: only a case-insensitive "true" is true; anything else but "false" is a warning. */
+export function booleanVar(c: Common & { default: boolean }): VarSpec<boolean> {
+  return spec(c, {
+    typeLabel: 'boolean',
+    default: c.default,
+    defaultLabel: String(c.default),
+    parse(raw) {
+      const v = raw.trim().toLowerCase();
+      if (v === 'true') return ok(true);
+      if (v === 'false') return ok(false);
+      return bad('is not "true" or "false"');
+    },
+    show: String,
+  });
+}
+
+export function stringVar(c: Common & { default?: string }): VarSpec<string | undefined> {
+  return spec(c, {
+    typeLabel: 'string',
+    default: c.default,
+    defaultLabel: c.default ?? '',
+    parse: (raw) => ok(raw.trim()),
+    show: (v) => v ?? '',
+  });
+}
+
+export function enumVar<const A extends readonly string[]>(c: Common & { allowed: A; default: A[number] }): VarSpec<A[number]> {
+  return spec(c, {
+    typeLabel: `one of ${c.allowed.join('|')}`,
+    default: c.default,
+    defaultLabel: c.default,
+    allowed: c.allowed,
+    parse(raw) {
+      const v = raw.trim().toLowerCase();
+      const hit = c.allowed.find((a) => a === v);
+      return hit === undefined ? bad(`is not one of ${c.allowed.join(', ')}`) : ok(hit);
+    },
+    show: (v) => v,
+  });
+}
+
+/**
+ * A comma-separated list. With `allowed`, unknown entries are dropped (named in the note);
+ * if nothing valid is left the whole value is refused and the default applies.
+ */
+export function listVar<const A extends readonly string[]>(
+  c: Common & { allowed?: A; default: readonly string[]; lowercase?: boolean },
+): VarSpec<readonly string[]> {
+  return spec(c, {
+    typeLabel: c.allowed ? `list of ${c.allowed.join('|')}` : 'comma-separated list',
+    default: c.default,
+    defaultLabel: c.default.join(','),
+    ...(c.allowed ? { allowed: c.allowed } : {}),
+    parse(raw) {
+      const items = raw
+        .split(',')
+        .map((s) => (c.lowercase === false ? s.trim() : s.trim().toLowerCase()))
+        .filter((s) => s.length > 0);
+      const uniq = [...new Set(items)];
+      if (!c.allowed) return ok(uniq);
+      const allowed: readonly string[] = c.allowed;
+      const unknown = uniq.filter((s) => !allowed.includes(s));
+      const known = uniq.filter((s) => allowed.includes(s));
+      if (unknown.length === 0) return ok(known);
+      const reason = `has ${unknown.map((u) => `"${u}"`).join(', ')}, not one of ${c.allowed.join(', ')}`;
+      if (known.length === 0) return bad(reason);
+      return ok(known, `${reason}; ignored`);
+    },
+    show: (v) => v.join(','),
+  });
+}
+
+export function numberVar(c: Common & { default?: number; min?: number; max?: number }): VarSpec<number | undefined> {
+  const range = c.min !== undefined && c.max !== undefined ? ` from ${c.min} to ${c.max}` : '';
+  return spec(c, {
+    typeLabel: `number${range}`,
+    default: c.default,
+    defaultLabel: c.default === undefined ? '' : String(c.default),
+    parse(raw) {
+      const t = raw.trim();
+      const n = Number(t);
+      if (t === '' || !Number.isFinite(n)) return bad('is not a number');
+      if ((c.min !== undefined && n < c.min) || (c.max !== undefined && n > c.max)) return bad(`is not${range}`);
+      return ok(n);
+    },
+    show: (v) => (v === undefined ? '' : String(v)),
+  });
+}
+
+/** An absolute http(s) URL; anything else is refused so the exporter never gets a malformed endpoint. */
+export function urlVar(c: Common & { default?: string }): VarSpec<string | undefined> {
+  return spec(c, {
+    typeLabel: 'URL',
+    default: c.default,
+    defaultLabel: c.default ?? '',
+    parse(raw) {
+      const t = raw.trim();
+      let u: URL;
+      try {
+        u = new URL(t);
+      } catch {
+        return bad('is not an absolute URL');
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return bad(`has scheme "${u.protocol}", not http: or https:`);
+      return ok(t);
+    },
+    show: (v) => v ?? '',
+  });
+}
+
+/**
+ * The W3C-baggage-like `key=value,key2=value2` form used by OTEL_RESOURCE_ATTRIBUTES and
+ * OTEL_EXPORTER_OTLP_HEADERS; values are percent-decoded. A malformed pair is dropped, the rest kept.
+ */
+export function keyValueVar(c: Common): VarSpec<Readonly<Record<string, string>>> {
+  return spec(c, {
+    typeLabel: 'key=value,...',
+    default: {},
+    defaultLabel: '',
+    parse(raw) {
+      const out: Record<string, string> = {};
+      const badPairs: string[] = [];
+      for (const part of raw.split(',')) {
+        if (part.trim() === '') continue;
+        const eq = part.indexOf('=');
+        const key = eq > 0 ? part.slice(0, eq).trim() : '';
+        if (key === '') {
+          badPairs.push(part.trim());
+          continue;
+        }
+        const value = part.slice(eq + 1).trim();
+        try {
+          out[decodeURIComponent(key)] = decodeURIComponent(value);
+        } catch {
+          badPairs.push(key);
+        }
+      }
+      if (badPairs.length === 0) return ok(out);
+      // Never echo a sensitive pair's text: it may be half of a secret.
+      const what = c.sensitive ? `${badPairs.length} malformed entr${badPairs.length === 1 ? 'y' : 'ies'}` : badPairs.map((b) => `"${b}"`).join(', ');
+      const reason = `has ${what} (expected key=value, percent-encoded)`;
+      if (Object.keys(out).length === 0) return bad(reason);
+      return ok(out, `${reason}; ignored`);
+    },
+    show: (v) =>
+      Object.entries(v)
+        .map(([k, val]) => `${k}=${val}`)
+        .join(','),
+  });
+}

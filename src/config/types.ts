@@ -1,0 +1,23 @@
+/** A parse either yields a value or says why the raw string was refused. */
+export type ParseResult<T> = { ok: true; value: T; note?: string } | { ok: false; reason: string };
+
+export type VarGroup = 'general' | 'resource' | 'exporters' | 'otlp' | 'sampling' | 'propagation' | 'instrumentations' | 'platform';
+
+/** One environment variable we read: the single source for parser, docs, flags and the redacted dump. */
+export interface VarSpec<T> {
+  readonly group: VarGroup;
+  /** Shown in docs and --help, e.g. "boolean", "list of otlp|console|none". */
+  readonly typeLabel: string;
+  readonly default: T;
+  /** The default as a user would write it; empty when there is none. */
+  readonly defaultLabel: string;
+  readonly allowed?: readonly string[];
+  /** Secret values are never printed: not in warnings, not in dumps. */
+  readonly sensitive: boolean;
+  readonly description: string;
+  /** Our own additions are named OTEL_NODE_*; standard ones cite the spec. */
+  readonly standard: boolean;
+  parse(raw: string): ParseResult<T>;
+  /** How a parsed value is shown back (redaction applies on top). */
+  show(value: T): string;
+}

@@ -1,0 +1,68 @@
+import * as nodeModule from 'node:module';
+import { has } from '../node-features';
+import { errorText, type Logger } from '../log';
+import type { LazyInstrumentations } from './lazy-instrumentations';
+import { onFirstGlobalUse } from './global-trigger';
+
+type InstrumentationPkg = typeof import('@opentelemetry/instrumentation');
+
+/**
+ * Creates upstream's shared require-in-the-middle hook now, before the app's first require.
+ * @opentelemetry/instrumentation makes it as a field of the first InstrumentationBase ever
+ * constructed (RequireInTheMiddleSingleton.getInstance()). If that first construction happened
+ * inside the app's require('express'), the hook would wrap Module.prototype.require too late for
+ * that call and express would load unpatched. A do-nothing instrumentation built here makes it
+ * exist first; the CJS e2e tests (express spans under --require) fail if upstream changes this.
+ * `instrumentationPkg` must be the copy the instrumentation packages themselves resolve.
+ */
+export function primeRequireHook(instrumentationPkg: InstrumentationPkg): void {
+  class Anchor extends instrumentationPkg.InstrumentationBase {
+    override init(): [] {
+      return [];
+    }
+  }
+  new Anchor('otel-autoinstrument-anchor', '0.0.0', { enabled: false });
+}
+
+/** The one resolve hook: every specifier the app (or a dependency) resolves passes by here. */
+export function installResolveHook(lazy: LazyInstrumentations, log: Logger): void {
+  let reported = false;
+  nodeModule.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      try {
+        lazy.onResolve(specifier);
+      } catch (err) {
+        // LazyInstrumentations catches per instrumentation; this is a bug of ours. Say it once.
+        if (!reported) log.error(`module hook: ${errorText(err)}`);
+        reported = true;
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+}
+
+/**
+ * import-in-the-middle wraps only the modules some instrumentation targets, so nothing else in
+ * an ESM app pays for wrapping. Its synchronous in-thread hooks need a Node with
+ * nodejs/node#59929; before that, the threaded loader gets the same include list.
+ */
+export function installEsmHook(include: string[], resolveFrom: string, log: Logger): void {
+  const req = nodeModule.createRequire(resolveFrom);
+  try {
+    if (has('syncEsmHooks')) {
+      const iitm = req('import-in-the-middle/register-hooks.mjs') as { register(o: { include: string[] }): void };
+      iitm.register({ include });
+    } else {
+      const { pathToFileURL } = require('node:url') as typeof import('node:url');
+      nodeModule.register(pathToFileURL(req.resolve('import-in-the-middle/hook.mjs')).href, { data: { include } });
+    }
+  } catch (err) {
+    log.warn(`ESM hook could not be installed (${errorText(err)}); ES modules will not be instrumented, CommonJS still is`);
+  }
+}
+
+export function installGlobalTriggers(lazy: LazyInstrumentations): void {
+  for (const d of lazy.enabled) {
+    for (const g of d.globals) onFirstGlobalUse(g, () => lazy.activate(d, `globalThis.${g}`));
+  }
+}

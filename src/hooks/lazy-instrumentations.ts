@@ -1,0 +1,82 @@
+import { createRequire } from 'node:module';
+import type { InstrumentationDescriptor } from '../catalog/types';
+import { errorText, type Logger } from '../log';
+import { candidateNames } from './module-names';
+
+/** The part of an upstream Instrumentation we use; anything else is its own business. */
+export interface LoadedInstrumentation {
+  readonly instrumentationName: string;
+  readonly instrumentationVersion: string;
+  enable(): void;
+  disable(): void;
+}
+
+export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
+
+/**
+ * Loads each enabled instrumentation the first time the app resolves one of its target modules.
+ * Its enable() then registers with the shared require-in-the-middle singleton and with
+ * import-in-the-middle before the target's code is evaluated, so the module and its internal
+ * files are patched on this very load.
+ */
+export class LazyInstrumentations {
+  /** Target module name -> instrumentations still waiting for it. */
+  private readonly pending = new Map<string, InstrumentationDescriptor[]>();
+  readonly states = new Map<string, LoadState>();
+  private readonly req: NodeRequire;
+
+  constructor(
+    readonly enabled: readonly InstrumentationDescriptor[],
+    private readonly log: Logger,
+    /** Where instrumentation packages are resolved from (this package's own node_modules). */
+    resolveFrom: string,
+  ) {
+    this.req = createRequire(resolveFrom);
+    for (const d of enabled) {
+      if (d.activation !== 'module') continue;
+      for (const m of d.modules) {
+        const list = this.pending.get(m.name) ?? [];
+        list.push(d);
+        this.pending.set(m.name, list);
+      }
+    }
+  }
+
+  /** Every module name some enabled instrumentation targets: the include list for the ESM hook. */
+  targetNames(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /** Called for every resolve request; the common case is one or two Map misses. */
+  onResolve(specifier: string): void {
+    if (this.pending.size === 0) return;
+    for (const name of candidateNames(specifier)) {
+      const list = this.pending.get(name);
+      if (list === undefined) continue;
+      for (const d of list) this.activate(d, name);
+    }
+  }
+
+  /** Loads one instrumentation (once); a failure is one warning naming it, never an exception. */
+  activate(d: InstrumentationDescriptor, trigger: string): void {
+    if (this.states.has(d.name)) return;
+    for (const m of d.modules) {
+      const list = this.pending.get(m.name)?.filter((x) => x !== d);
+      if (list === undefined) continue;
+      if (list.length === 0) this.pending.delete(m.name);
+      else this.pending.set(m.name, list);
+    }
+    try {
+      const mod = this.req(d.package) as Record<string, unknown>;
+      const Ctor = mod[d.export];
+      if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
+      const instance = new (Ctor as new (config: { enabled: boolean }) => LoadedInstrumentation)({ enabled: false });
+      instance.enable();
+      this.states.set(d.name, { status: 'loaded', instance, trigger });
+      this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
+    } catch (err) {
+      this.states.set(d.name, { status: 'failed', error: errorText(err), trigger });
+      this.log.warn(`instrumentation ${d.name} (${d.package}) failed to load for "${trigger}": ${errorText(err)}; "${trigger}" runs uninstrumented`);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { start } from './start';
+export type { Handle, StartOptions } from './start';

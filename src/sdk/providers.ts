@@ -1,0 +1,153 @@
+import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter, MeterOptions, MeterProvider, TextMapGetter, TextMapPropagator, TextMapSetter, Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { Values } from '../config/table';
+import { errorText, type Logger } from '../log';
+import { exporterNames, otlpExporter } from './exporters';
+import { buildPropagator } from './propagator';
+import { buildResource } from './resource';
+import { buildSampler } from './sampler';
+
+type Api = typeof import('@opentelemetry/api');
+
+interface Flushable {
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Builds on first call, remembers the result; a failed build is reported once and stays undefined. */
+function once<T>(what: string, log: Logger, build: () => T): () => T | undefined {
+  let state: { v: T | undefined } | undefined;
+  return () => {
+    if (state === undefined) {
+      try {
+        state = { v: build() };
+      } catch (err) {
+        state = { v: undefined };
+        log.warn(`${what} could not be built (${errorText(err)}); continuing without it`);
+      }
+    }
+    return state.v;
+  };
+}
+
+/**
+ * The SDK, built the first time something asks for a tracer, a meter, a logger or a propagator.
+ * Registering these facades as the API globals costs nothing; an app that never touches an
+ * instrumented module never loads the SDK packages.
+ */
+export class LazySdk {
+  private readonly resource: () => Resource | undefined;
+  readonly tracerProvider: () => (TracerProvider & Flushable) | undefined;
+  readonly meterProvider: () => (MeterProvider & Flushable) | undefined;
+  readonly loggerProvider: () => (LoggerProvider & Flushable) | undefined;
+  readonly propagator: () => TextMapPropagator | undefined;
+  private readonly built = new Set<Flushable>();
+
+  constructor(
+    private readonly values: Values,
+    private readonly log: Logger,
+  ) {
+    this.resource = once('resource', log, () => buildResource(values));
+    this.tracerProvider = once('tracer provider', log, () => this.track(this.buildTracing()));
+    this.meterProvider = once('meter provider', log, () => this.track(this.buildMetrics()));
+    this.loggerProvider = once('logger provider', log, () => this.track(this.buildLogs()));
+    this.propagator = once('propagator', log, () => buildPropagator(values));
+  }
+
+  private track<T extends Flushable | undefined>(p: T): T {
+    if (p !== undefined) this.built.add(p);
+    return p;
+  }
+
+  private buildTracing(): TracerProvider & Flushable {
+    const t = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
+    const spanProcessors = exporterNames(this.values, 'traces', this.log).map((name) =>
+      name === 'console'
+        ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
+        : new t.BatchSpanProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-trace').ReadableSpan[]>(this.values, 'traces', this.log) }),
+    );
+    const resource = this.resource();
+    return new t.TracerProvider({ sampler: buildSampler(this.values), spanProcessors, ...(resource ? { resource } : {}) });
+  }
+
+  private buildMetrics(): (MeterProvider & Flushable) | undefined {
+    const names = exporterNames(this.values, 'metrics', this.log);
+    if (names.length === 0) return undefined;
+    const m = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+    const readers = names.map((name) => {
+      if (name === 'console') return new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter() });
+      const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.values, 'metrics', this.log);
+      // The OTLP default temporality; answered here so the reader does not load the exporter early.
+      const exporter = Object.assign(lazy, { selectAggregationTemporality: () => m.AggregationTemporality.CUMULATIVE });
+      return new m.PeriodicExportingMetricReader({ exporter });
+    });
+    const resource = this.resource();
+    return new m.MeterProvider({ readers, ...(resource ? { resource } : {}) });
+  }
+
+  private buildLogs(): (LoggerProvider & Flushable) | undefined {
+    const names = exporterNames(this.values, 'logs', this.log);
+    if (names.length === 0) return undefined;
+    const l = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
+    const processors = names.map((name) =>
+      name === 'console'
+        ? new l.SimpleLogRecordProcessor({ exporter: new l.ConsoleLogRecordExporter() })
+        : new l.BatchLogRecordProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-logs').ReadableLogRecord[]>(this.values, 'logs', this.log) }),
+    );
+    const resource = this.resource();
+    return new l.LoggerProvider({ processors, ...(resource ? { resource } : {}) });
+  }
+
+  /** Installs the context manager and the lazy facades as the API's globals. */
+  registerGlobals(api: Api): void {
+    const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+    api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    // A proxy with no delegate hands out no-op tracers (the global one would loop back to us).
+    const noopTracer = new api.ProxyTracerProvider();
+    const sdk = this;
+    api.trace.setGlobalTracerProvider({
+      getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
+        return (sdk.tracerProvider() ?? noopTracer).getTracer(name, version, options);
+      },
+    });
+    if (exporterNames(this.values, 'metrics', this.log).length > 0) {
+      api.metrics.setGlobalMeterProvider({
+        getMeter(name: string, version?: string, options?: MeterOptions): Meter {
+          const p = sdk.meterProvider();
+          return p ? p.getMeter(name, version, options) : api.createNoopMeter();
+        },
+      });
+    }
+    if (exporterNames(this.values, 'logs', this.log).length > 0) {
+      api.logs.setGlobalLoggerProvider({
+        getLogger(name: string, version?: string, options?: LoggerOptions): ApiLogger {
+          const p = sdk.loggerProvider();
+          return p ? p.getLogger(name, version, options) : api.createNoopLogger();
+        },
+      });
+    }
+    if (!this.values.OTEL_PROPAGATORS.includes('none')) {
+      api.propagation.setGlobalPropagator({
+        inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+          sdk.propagator()?.inject(ctx, carrier, setter);
+        },
+        extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+          const p = sdk.propagator();
+          return p ? p.extract(ctx, carrier, getter) : ctx;
+        },
+        fields(): string[] {
+          return sdk.propagator()?.fields() ?? [];
+        },
+      });
+    }
+  }
+
+  /** Flushes and shuts down whatever was built; never rejects. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.built].map((p) => p.shutdown().catch((err: unknown) => this.log.debug(`shutdown: ${errorText(err)}`))));
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.all([...this.built].map((p) => p.forceFlush().catch((err: unknown) => this.log.debug(`flush: ${errorText(err)}`))));
+  }
+}

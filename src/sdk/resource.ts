@@ -1,0 +1,26 @@
+import type { Resource, ResourceDetector } from '@opentelemetry/resources';
+import type { Values } from '../config/table';
+
+/**
+ * Only detectors that read this machine run. Cloud detectors (aws, gcp, azure, alibaba) probe
+ * metadata addresses off the machine at every start, so they are not offered at all. The env
+ * detector is ours: the attributes come from the config table, not from a second env read.
+ */
+export function buildResource(values: Values): Resource {
+  const r = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const chosen = new Set(values.OTEL_NODE_RESOURCE_DETECTORS);
+  const all = chosen.has('all') && !chosen.has('none');
+  const want = (n: string): boolean => all || (chosen.has(n) && !chosen.has('none'));
+  const detectors: ResourceDetector[] = [];
+  if (want('host')) detectors.push(r.hostDetector);
+  if (want('os')) detectors.push(r.osDetector);
+  if (want('process')) detectors.push(r.processDetector);
+  if (want('serviceinstance')) detectors.push(r.serviceInstanceIdDetector);
+  let resource = r.defaultResource().merge(r.detectResources({ detectors }));
+  if (want('env')) {
+    const attrs: Record<string, string> = { ...values.OTEL_RESOURCE_ATTRIBUTES };
+    if (values.OTEL_SERVICE_NAME !== undefined) attrs['service.name'] = values.OTEL_SERVICE_NAME;
+    resource = resource.merge(r.resourceFromAttributes(attrs));
+  }
+  return resource;
+}

@@ -1,0 +1,55 @@
+import type { Logger } from './log';
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+type Sig = (typeof SIGNALS)[number];
+
+/** How long a signal may wait for the flush before the process goes the way it would have gone. */
+const SIGNAL_FLUSH_MS = 5000;
+
+/**
+ * Flushes on normal exit and on SIGTERM/SIGINT without changing how the process ends:
+ * - beforeExit: one flush (the export itself keeps the loop alive only while it runs);
+ * - a signal with app handlers: they decide; we only flush alongside;
+ * - a signal with no app handler: flush (bounded), then re-raise it so the exit status is
+ *   the same 128+signal it would have been. A second signal while flushing re-raises at once.
+ */
+export function installShutdown(flush: () => Promise<void>, log: Logger): void {
+  let flushed = false;
+  process.once('beforeExit', () => {
+    if (flushed) return;
+    flushed = true;
+    flush().catch(() => undefined);
+  });
+
+  for (const sig of SIGNALS) {
+    let pending = false;
+    const onSignal = (): void => {
+      const appHandlers = process.listenerCount(sig) - 1;
+      if (appHandlers > 0) {
+        if (!flushed) {
+          flushed = true;
+          flush().catch(() => undefined);
+        }
+        return;
+      }
+      if (pending) return reraise(sig, onSignal);
+      pending = true;
+      log.debug(`${sig}: flushing telemetry before exit`);
+      const timer = setTimeout(() => reraise(sig, onSignal), SIGNAL_FLUSH_MS);
+      flush()
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(timer);
+          reraise(sig, onSignal);
+        });
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+function reraise(sig: Sig, handler: () => void): void {
+  process.removeListener(sig, handler);
+  // Someone added a handler while we flushed: the signal is theirs now.
+  if (process.listenerCount(sig) > 0) return;
+  process.kill(process.pid, sig);
+}

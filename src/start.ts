@@ -1,0 +1,118 @@
+import { CATALOG } from './catalog/catalog.generated';
+import type { InstrumentationDescriptor } from './catalog/types';
+import { type Config, type Env, parseConfig } from './config/parse';
+import type { Values } from './config/table';
+import { claimSingleton, skipReason } from './guard';
+import { installEsmHook, installGlobalTriggers, installResolveHook, primeRequireHook } from './hooks/install';
+import { LazyInstrumentations } from './hooks/lazy-instrumentations';
+import { createLogger, errorText, type Logger, type LogLevel } from './log';
+import { LazySdk } from './sdk/providers';
+import { installShutdown } from './shutdown';
+
+export interface StartOptions {
+  /** Which entry file called: tells the report which hook path the user took. */
+  readonly entry?: 'import' | 'require' | 'api';
+  /** Defaults to process.env; tests pass their own. */
+  readonly env?: Env;
+}
+
+/** What start() gives back, whether or not it started anything. */
+export interface Handle {
+  readonly started: boolean;
+  /** Why nothing was started, when it was not. */
+  readonly skipped?: string;
+  readonly config?: Config;
+  readonly instrumentations?: LazyInstrumentations;
+  shutdown(): Promise<void>;
+  forceFlush(): Promise<void>;
+}
+
+const noop = (): Promise<void> => Promise.resolve();
+const skipped = (reason: string, config?: Config): Handle => ({ started: false, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
+
+/** Which catalog entries this process loads, given the config. */
+export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG): InstrumentationDescriptor[] {
+  const only = values.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
+  const off = new Set(values.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
+  return catalog.filter((d) => {
+    if (off.has(d.name)) return false;
+    if (only.length > 0) return only.includes(d.name);
+    if (!d.enabledByDefault) return false;
+    if (d.activation === 'lambda') return values.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+    return true;
+  });
+}
+
+/**
+ * The only thing the register entry files call. Never throws: on any failure it logs one line
+ * and the app runs uninstrumented. A second call (a second copy of the package, or --require
+ * and --import together) returns the first call's handle.
+ */
+export function start(options: StartOptions = {}): Handle {
+  try {
+    return claimSingleton(() => startOnce(options)).value;
+  } catch (err) {
+    try {
+      process.stderr.write(`otel-autoinstrument: error: not started: ${errorText(err)}\n`);
+    } catch {
+      // stderr is gone; run uninstrumented quietly
+    }
+    return skipped(errorText(err));
+  }
+}
+
+function startOnce(options: StartOptions): Handle {
+  const config = parseConfig(options.env ?? process.env);
+  const v = config.values;
+  const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
+  for (const w of config.warnings) log.warn(w);
+  const reason = skipReason({ sdkDisabled: v.OTEL_SDK_DISABLED, instrumentTooling: v.OTEL_NODE_INSTRUMENT_TOOLING });
+  if (reason !== undefined) {
+    if (reason.startsWith('Node ')) log.warn(reason);
+    else log.debug(`not starting: ${reason}`);
+    return skipped(reason, config);
+  }
+
+  // Instrumentations and their @opentelemetry/instrumentation are resolved where
+  // auto-instrumentations-node can see them, which also holds under pnpm's strict layout.
+  const from = require.resolve('@opentelemetry/auto-instrumentations-node');
+  const instrumentationPkg = require(require.resolve('@opentelemetry/instrumentation', { paths: [from] })) as typeof import('@opentelemetry/instrumentation');
+  // Before the API globals exist, so the anchor's constructor cannot trigger the SDK build.
+  primeRequireHook(instrumentationPkg);
+
+  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  installDiag(api, log);
+  const sdk = new LazySdk(v, log);
+  sdk.registerGlobals(api);
+
+  const lazy = new LazyInstrumentations(selectInstrumentations(v), log, from);
+  installResolveHook(lazy, log);
+  installEsmHook(lazy.targetNames(), from, log);
+  installGlobalTriggers(lazy);
+  for (const d of lazy.enabled) if (d.activation !== 'module') lazy.activate(d, 'startup');
+
+  installShutdown(() => sdk.shutdown(), log);
+  log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
+  return { started: true, config, instrumentations: lazy, shutdown: () => sdk.shutdown(), forceFlush: () => sdk.forceFlush() };
+}
+
+const DIAG_LEVELS: Record<LogLevel, number> = { none: 0, error: 30, warn: 50, info: 60, debug: 70, verbose: 80, all: 9999 };
+
+/** The SDK's own diagnostics go through our logger, at OTEL_LOG_LEVEL. */
+function installDiag(api: typeof import('@opentelemetry/api'), log: Logger): void {
+  if (log.level === 'none') return;
+  const line = (kind: 'error' | 'warn' | 'info' | 'debug') => (msg: string, ...args: unknown[]) =>
+    log[kind](`sdk: ${[msg, ...args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : safeJson(a)))].join(' ')}`);
+  api.diag.setLogger(
+    { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), verbose: line('debug') },
+    { logLevel: DIAG_LEVELS[log.level], suppressOverrideMessage: true },
+  );
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
