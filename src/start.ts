@@ -91,9 +91,13 @@ function startOnce(options: StartOptions): Handle {
   installGlobalTriggers(lazy);
   for (const d of lazy.enabled) if (d.activation !== 'module') lazy.activate(d, 'startup');
 
-  installShutdown(() => sdk.shutdown(), log);
+  const shutdown = (): Promise<void> => {
+    lazy.close();
+    return sdk.shutdown();
+  };
+  installShutdown(shutdown, log);
   log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
-  return { started: true, config, instrumentations: lazy, shutdown: () => sdk.shutdown(), forceFlush: () => sdk.forceFlush() };
+  return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk.forceFlush() };
 }
 
 const DIAG_LEVELS: Record<LogLevel, number> = { none: 0, error: 30, warn: 50, info: 60, debug: 70, verbose: 80, all: 9999 };

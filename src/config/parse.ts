@@ -18,6 +18,11 @@ function quote(spec: VarSpec<unknown>, raw: string): string {
   return spec.sensitive ? REDACTED : JSON.stringify(raw);
 }
 
+function shown(spec: VarSpec<unknown>, value: unknown): string {
+  const text = spec.show(value);
+  return spec.sensitive && text !== '' ? REDACTED : text;
+}
+
 /** Blank counts as unset (the SDK environment spec); a bad value warns once and falls back to the default. */
 export function parseConfig(env: Env): Config {
   const values: Record<string, unknown> = {};
@@ -33,7 +38,7 @@ export function parseConfig(env: Env): Config {
     if (r.ok) {
       values[name] = r.value;
       sources[name] = 'env';
-      if (r.note !== undefined) warnings.push(`${name}=${quote(spec, raw)} ${r.note}; using "${spec.show(r.value)}"`);
+      if (r.note !== undefined) warnings.push(`${name}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
     } else {
       const fallback = spec.defaultLabel === '' ? 'leaving it unset' : `using the default "${spec.defaultLabel}"`;
       warnings.push(`${name}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
@@ -46,8 +51,6 @@ export function parseConfig(env: Env): Config {
 export function describeConfig(config: Config): string[] {
   return VAR_NAMES.map((name) => {
     const spec: VarSpec<unknown> = TABLE[name];
-    const shown = spec.show(config.values[name]);
-    const value = spec.sensitive && shown !== '' ? REDACTED : shown;
-    return `${name}=${value} (${config.sources[name]})`;
+    return `${name}=${shown(spec, config.values[name])} (${config.sources[name]})`;
   });
 }

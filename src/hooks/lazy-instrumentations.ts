@@ -9,6 +9,7 @@ export interface LoadedInstrumentation {
   readonly instrumentationVersion: string;
   enable(): void;
   disable(): void;
+  isEnabled(): boolean;
 }
 
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
@@ -47,9 +48,19 @@ export class LazyInstrumentations {
     return [...this.pending.keys()];
   }
 
+  private closed = false;
+
+  /**
+   * At shutdown: modules resolved from now on (the exporter's own, loaded for the last flush)
+   * no longer load instrumentations, whose providers are already shutting down.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Called for every resolve request; the common case is one or two Map misses. */
   onResolve(specifier: string): void {
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 || this.closed) return;
     for (const name of candidateNames(specifier)) {
       const list = this.pending.get(name);
       if (list === undefined) continue;
@@ -59,7 +70,7 @@ export class LazyInstrumentations {
 
   /** Loads one instrumentation (once); a failure is one warning naming it, never an exception. */
   activate(d: InstrumentationDescriptor, trigger: string): void {
-    if (this.states.has(d.name)) return;
+    if (this.states.has(d.name) || this.closed) return;
     for (const m of d.modules) {
       const list = this.pending.get(m.name)?.filter((x) => x !== d);
       if (list === undefined) continue;
@@ -70,8 +81,10 @@ export class LazyInstrumentations {
       const mod = this.req(d.package) as Record<string, unknown>;
       const Ctor = mod[d.export];
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
-      const instance = new (Ctor as new (config: { enabled: boolean }) => LoadedInstrumentation)({ enabled: false });
-      instance.enable();
+      // Upstream's constructor enables (and hooks) when config.enabled is not false; some
+      // instrumentations (undici) also read config.enabled at call time, so it must stay true.
+      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({});
+      if (!instance.isEnabled()) instance.enable();
       this.states.set(d.name, { status: 'loaded', instance, trigger });
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
     } catch (err) {

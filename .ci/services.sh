@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the database servers the e2e tests (test/e2e/databases.test.mjs) start for themselves:
+# redis-server and mariadb-server from Debian packages. PostgreSQL 15's server is expected in the
+# machine image at /usr/lib/postgresql/15/bin (installed from Debian's postgresql-15 if missing).
+#
+# Idempotent: does nothing when everything is already there. Never starts or enables a service:
+# the tests run private server instances on 127.0.0.1 in temp dirs. Exits non-zero on any failure.
+set -euo pipefail
+
+PG_BIN=/usr/lib/postgresql/15/bin
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+{ command -v mariadbd >/dev/null 2>&1 && command -v mariadb-install-db >/dev/null 2>&1; } || need+=(mariadb-server)
+{ [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ]; } || need+=(postgresql-15)
+
+if [ "${#need[@]}" -eq 0 ]; then
+  echo "services.sh: redis-server, mariadb-server and postgresql-15 already installed"
+  exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "services.sh: must run as root (or have sudo)" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Run a step quietly; on failure print its output and stop.
+run() {
+  if ! timeout 100 "$@" >"$log" 2>&1; then
+    echo "services.sh: FAILED: $*" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+}
+
+echo "services.sh: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# policy-rc.d exit 101 keeps the packages' maintainer scripts from starting the daemons
+# (harmless without systemd, and avoids a stray redis/mariadb on the default ports).
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod 755 "$policy"
+  made_policy=1
+fi
+cleanup() {
+  rm -f "$log"
+  [ "$made_policy" -eq 1 ] && "${SUDO[@]}" rm -f "$policy"
+  return 0
+}
+trap cleanup EXIT
+
+run "${SUDO[@]}" apt-get update -q
+run "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${need[@]}"
+
+# Verify, so a half-done install fails here rather than as skipped tests.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v mariadbd >/dev/null 2>&1 || missing+=(mariadbd)
+command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-install-db)
+[ -x "$PG_BIN/postgres" ] || missing+=("$PG_BIN/postgres")
+if [ "${#missing[@]}" -ne 0 ]; then
+  echo "services.sh: still missing after install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "services.sh: ok ($(redis-server --version | awk '{print $3}'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'))"

@@ -1,0 +1,125 @@
+// Real apps under the real register hook, telemetry decoded by a real OTLP receiver.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startReceiver, waitFor } from '../helpers/otlp.mjs';
+import { REGISTER, runNode } from '../helpers/run.mjs';
+
+let receiver;
+before(async () => {
+  receiver = await startReceiver();
+});
+after(() => receiver.close());
+
+/** Runs one app under one hook and returns its result and the spans of its service. */
+async function run(mode, app, { env = {}, args = [], expect = 1 } = {}) {
+  const service = `svc-${mode}-${app}-${Math.random().toString(36).slice(2, 8)}`;
+  const res = await runNode(REGISTER[mode], app, {
+    args,
+    env: { OTEL_SERVICE_NAME: service, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, ...env },
+  });
+  const mine = () => receiver.spans().filter((s) => s.resource['service.name'] === service);
+  await waitFor(() => mine().length >= expect);
+  return { res, spans: mine(), service };
+}
+
+function byKind(spans, kind) {
+  return spans.filter((s) => s.kind === `SPAN_KIND_${kind}`);
+}
+
+for (const mode of ['require', 'import']) {
+  for (const app of ['http-app.cjs', 'http-app.mjs']) {
+    test(`${app} under --${mode}: server and client spans in one trace, resource from the env`, async () => {
+      const { res, spans, service } = await run(mode, app, { expect: 2, env: { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=core' } });
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stdout, 'status=200 body=hello /hello\n');
+      assert.equal(res.stderr, '');
+      const [server] = byKind(spans, 'SERVER');
+      const [client] = byKind(spans, 'CLIENT');
+      assert.ok(server && client, JSON.stringify(spans.map((s) => s.name)));
+      assert.equal(server.name, 'GET');
+      assert.equal(server.attributes['http.request.method'], 'GET');
+      assert.equal(server.attributes['url.path'], '/hello');
+      assert.equal(server.attributes['http.response.status_code'], 200);
+      // The client's traceparent header makes the server span its child.
+      assert.equal(server.traceId, client.traceId);
+      assert.equal(server.parentSpanId, client.spanId);
+      const r = server.resource;
+      assert.equal(r['service.name'], service);
+      assert.equal(r['deployment.environment.name'], 'test');
+      assert.equal(r.team, 'core');
+      assert.equal(r['telemetry.sdk.language'], 'nodejs');
+      assert.equal(r['process.pid'], res.pid);
+      assert.ok(r['host.name'], 'host detector ran');
+      assert.ok(r['service.instance.id'], 'service instance detector ran');
+    });
+  }
+
+  for (const app of ['express-app.cjs', 'express-app.mjs']) {
+    test(`${app} under --${mode}: express spans are children of the http server span`, async () => {
+      const { res, spans } = await run(mode, app, { expect: 4 });
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
+      const [server] = byKind(spans, 'SERVER');
+      assert.equal(server.name, 'GET /users/:id');
+      assert.equal(server.attributes['http.route'], '/users/:id');
+      const express = spans.filter((s) => s.scope === '@opentelemetry/instrumentation-express');
+      assert.ok(express.length >= 2, `express spans: ${spans.map((s) => `${s.scope}:${s.name}`).join(', ')}`);
+      assert.ok(express.some((s) => s.name === 'request handler'));
+      assert.ok(express.some((s) => s.name === 'middleware - jsonParser'));
+      const ids = new Set(spans.map((s) => s.spanId));
+      for (const s of express) {
+        assert.equal(s.traceId, server.traceId);
+        assert.ok(ids.has(s.parentSpanId), `${s.name} has a parent in the trace`);
+      }
+    });
+  }
+}
+
+for (const mode of ['require', 'import']) {
+  test(`global fetch under --${mode}: an undici client span, parent of the server span`, async () => {
+    const { res, spans } = await run(mode, 'fetch-app.mjs', { expect: 2 });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'status=200 body=pong\n');
+    const client = byKind(spans, 'CLIENT').find((s) => s.scope === '@opentelemetry/instrumentation-undici');
+    const server = byKind(spans, 'SERVER')[0];
+    assert.ok(client, spans.map((s) => `${s.scope}:${s.name}`).join(', '));
+    assert.equal(client.attributes['http.request.method'], 'GET');
+    assert.equal(server.parentSpanId, client.spanId);
+  });
+}
+
+for (const protocol of ['http/protobuf', 'http/json', 'grpc']) {
+  test(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} delivers spans and metrics`, async () => {
+    const endpoint = protocol === 'grpc' ? receiver.grpcUrl : receiver.httpUrl;
+    const { res, spans, service } = await run('import', 'http-app.mjs', { expect: 2, env: { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    assert.equal(byKind(spans, 'SERVER').length, 1);
+    assert.ok(spans.every((s) => s.resource['service.name'] === service));
+    const names = await waitFor(() => receiver.metricNames().has('http.server.request.duration') && receiver.metricNames());
+    assert.ok(names, 'http.server.request.duration metric received');
+  });
+}
+
+test('console exporter writes spans to stdout and nothing is sent over OTLP', async () => {
+  const { res, spans } = await run('require', 'http-app.cjs', { expect: 0, env: { OTEL_TRACES_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /status=200 body=hello \/hello/);
+  assert.match(res.stdout, /traceId: '[0-9a-f]{32}'/);
+  assert.equal(spans.length, 0);
+});
+
+test('OTEL_TRACES_SAMPLER=always_off: the app works, no span is exported', async () => {
+  const { res, spans } = await run('require', 'http-app.cjs', { expect: 0, env: { OTEL_TRACES_SAMPLER: 'always_off' } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(spans.length, 0);
+});
+
+test('OTEL_PROPAGATORS=b3: the client sends b3 (only), the server joins the trace through it', async () => {
+  const { res, spans } = await run('require', 'http-app.cjs', { expect: 2, env: { OTEL_PROPAGATORS: 'b3', ECHO_TRACE_HEADERS: '1' } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^headers=b3$/m);
+  const [server] = byKind(spans, 'SERVER');
+  const [client] = byKind(spans, 'CLIENT');
+  assert.equal(server.parentSpanId, client.spanId);
+});

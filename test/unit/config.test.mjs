@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { describeConfig, parseConfig } from '../../dist/config/parse.js';
+import { TABLE } from '../../dist/config/table.js';
+
+test('defaults follow the SDK environment spec', () => {
+  const c = parseConfig({});
+  assert.deepEqual(c.warnings, []);
+  assert.equal(c.values.OTEL_SDK_DISABLED, false);
+  assert.deepEqual(c.values.OTEL_TRACES_EXPORTER, ['otlp']);
+  assert.deepEqual(c.values.OTEL_METRICS_EXPORTER, ['otlp']);
+  assert.deepEqual(c.values.OTEL_LOGS_EXPORTER, ['otlp']);
+  assert.equal(c.values.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/protobuf');
+  assert.equal(c.values.OTEL_TRACES_SAMPLER, 'parentbased_always_on');
+  assert.deepEqual(c.values.OTEL_PROPAGATORS, ['tracecontext', 'baggage']);
+  assert.equal(c.values.OTEL_LOG_LEVEL, 'info');
+  assert.equal(c.sources.OTEL_TRACES_EXPORTER, 'default');
+});
+
+test('blank values count as unset', () => {
+  const c = parseConfig({ OTEL_TRACES_EXPORTER: '  ', OTEL_SERVICE_NAME: '' });
+  assert.deepEqual(c.warnings, []);
+  assert.deepEqual(c.values.OTEL_TRACES_EXPORTER, ['otlp']);
+  assert.equal(c.values.OTEL_SERVICE_NAME, undefined);
+});
+
+test('valid values are parsed and their source is env', () => {
+  const c = parseConfig({
+    OTEL_SDK_DISABLED: 'TRUE',
+    OTEL_TRACES_EXPORTER: 'console, otlp',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    OTEL_TRACES_SAMPLER: 'traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.25',
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,team=a%2Cb',
+    OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'fs,net',
+  });
+  assert.deepEqual(c.warnings, []);
+  assert.equal(c.values.OTEL_SDK_DISABLED, true);
+  assert.deepEqual(c.values.OTEL_TRACES_EXPORTER, ['console', 'otlp']);
+  assert.equal(c.values.OTEL_EXPORTER_OTLP_PROTOCOL, 'grpc');
+  assert.equal(c.values.OTEL_TRACES_SAMPLER_ARG, 0.25);
+  assert.deepEqual(c.values.OTEL_RESOURCE_ATTRIBUTES, { 'deployment.environment.name': 'prod', team: 'a,b' });
+  assert.deepEqual(c.values.OTEL_NODE_DISABLED_INSTRUMENTATIONS, ['fs', 'net']);
+  assert.equal(c.sources.OTEL_TRACES_EXPORTER, 'env');
+});
+
+test('a bad value gives one warning naming the variable, the value and what is used instead', () => {
+  const cases = [
+    ['OTEL_TRACES_EXPORTER', 'jaeger', /^OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none; using the default "otlp"$/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', /^OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318" has scheme "localhost:", not http: or https:; leaving it unset$/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http//x', /^OTEL_EXPORTER_OTLP_ENDPOINT="http\/\/x" is not an absolute URL; leaving it unset$/],
+    ['OTEL_TRACES_SAMPLER_ARG', 'half', /^OTEL_TRACES_SAMPLER_ARG="half" is not a number; leaving it unset$/],
+    ['OTEL_TRACES_SAMPLER_ARG', '2', /^OTEL_TRACES_SAMPLER_ARG="2" is not from 0 to 1; leaving it unset$/],
+    ['OTEL_SDK_DISABLED', 'yes', /^OTEL_SDK_DISABLED="yes" is not "true" or "false"; using the default "false"$/],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', /^OTEL_EXPORTER_OTLP_PROTOCOL="http" is not one of http\/protobuf, http\/json, grpc; using the default "http\/protobuf"$/],
+  ];
+  for (const [name, value, re] of cases) {
+    const c = parseConfig({ [name]: value });
+    assert.equal(c.warnings.length, 1, `${name}=${value}: ${c.warnings.join(' | ')}`);
+    assert.match(c.warnings[0], re);
+    assert.deepEqual(c.values[name], TABLE[name].default);
+    assert.equal(c.sources[name], 'default');
+  }
+});
+
+test('a list keeps its valid entries and names the dropped ones', () => {
+  const c = parseConfig({ OTEL_PROPAGATORS: 'tracecontext,xray,baggage' });
+  assert.deepEqual(c.values.OTEL_PROPAGATORS, ['tracecontext', 'baggage']);
+  assert.equal(c.warnings.length, 1);
+  assert.match(c.warnings[0], /^OTEL_PROPAGATORS="tracecontext,xray,baggage" has "xray", not one of .*; ignored; using "tracecontext,baggage"$/);
+});
+
+test('unknown instrumentation names are named in the warning', () => {
+  const c = parseConfig({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,expresss' });
+  assert.deepEqual(c.values.OTEL_NODE_ENABLED_INSTRUMENTATIONS, ['http']);
+  assert.match(c.warnings[0], /"expresss"/);
+});
+
+test('secrets never appear in warnings or in the effective-config dump', () => {
+  const c = parseConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20s3cret,broken-s3cret' });
+  assert.deepEqual(c.values.OTEL_EXPORTER_OTLP_HEADERS, { authorization: 'Bearer s3cret' });
+  assert.equal(c.warnings.length, 1);
+  assert.doesNotMatch(c.warnings[0], /s3cret/);
+  assert.match(c.warnings[0], /OTEL_EXPORTER_OTLP_HEADERS=\[REDACTED\] has 1 malformed entry/);
+  const dump = describeConfig(c).join('\n');
+  assert.doesNotMatch(dump, /s3cret/);
+  assert.match(dump, /^OTEL_EXPORTER_OTLP_HEADERS=\[REDACTED\] \(env\)$/m);
+});
+
+test('every variable has a description, a group, and a name in our namespace or the spec', () => {
+  for (const [name, spec] of Object.entries(TABLE)) {
+    assert.ok(spec.description.length > 10, name);
+    assert.ok(spec.group, name);
+    if (!spec.standard && name.startsWith('OTEL_')) assert.match(name, /^OTEL_NODE_/, `${name} is ours, so it must be OTEL_NODE_*`);
+  }
+});
