@@ -18,8 +18,8 @@ const OVERRIDES = {
   // Patches through diagnostics_channel: global fetch has no module to resolve.
   undici: { modules: [{ name: 'undici', versions: ['>=5.12.0'] }], globals: ['fetch'] },
   // Metrics from the runtime itself; nothing to wait for.
-  'runtime-node': { activation: 'startup' },
-  'host-metrics': { activation: 'startup' },
+  'runtime-node': { activation: 'startup', metricsOnly: true },
+  'host-metrics': { activation: 'startup', metricsOnly: true },
   // Its targets are computed from Lambda's _HANDLER; useless elsewhere.
   'aws-lambda': { activation: 'lambda' },
 };
@@ -67,6 +67,7 @@ export function generate() {
       globals: o.globals ?? [],
       activation: o.activation ?? 'module',
       enabledByDefault: defaults.has(pkg),
+      metricsOnly: o.metricsOnly ?? false,
     });
   }
   const header = [

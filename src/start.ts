@@ -34,8 +34,10 @@ const skipped = (reason: string, config?: Config): Handle => ({ started: false, 
 export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG): InstrumentationDescriptor[] {
   const only = values.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
   const off = new Set(values.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
+  const metricsOff = values.OTEL_METRICS_EXPORTER.every((e) => e === 'none');
   return catalog.filter((d) => {
     if (off.has(d.name)) return false;
+    if (d.metricsOnly && metricsOff) return false;
     if (only.length > 0) return only.includes(d.name);
     if (!d.enabledByDefault) return false;
     if (d.activation === 'lambda') return values.AWS_LAMBDA_FUNCTION_NAME !== undefined;
@@ -86,8 +88,8 @@ function startOnce(options: StartOptions): Handle {
   sdk.registerGlobals(api);
 
   const lazy = new LazyInstrumentations(selectInstrumentations(v), log, from);
-  installResolveHook(lazy, log);
   installEsmHook(lazy.targetNames(), from, log);
+  installResolveHook(lazy, log);
   installGlobalTriggers(lazy);
   for (const d of lazy.enabled) if (d.activation !== 'module') lazy.activate(d, 'startup');
 

@@ -24,4 +24,6 @@ export interface InstrumentationDescriptor {
   readonly globals: readonly string[];
   readonly activation: Activation;
   readonly enabledByDefault: boolean;
+  /** Records metrics and nothing else: pointless when no metrics exporter is set. */
+  readonly metricsOnly: boolean;
 }

@@ -24,7 +24,10 @@ export function primeRequireHook(instrumentationPkg: InstrumentationPkg): void {
   new Anchor('otel-autoinstrument-anchor', '0.0.0', { enabled: false });
 }
 
-/** The one resolve hook: every specifier the app (or a dependency) resolves passes by here. */
+/**
+ * The one resolve hook: every specifier the app (or a dependency) resolves passes by here.
+ * Install it after the ESM hook so that it runs first and sees import-in-the-middle's answer.
+ */
 export function installResolveHook(lazy: LazyInstrumentations, log: Logger): void {
   let reported = false;
   nodeModule.registerHooks({
@@ -36,7 +39,13 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger): voi
         if (!reported) log.error(`module hook: ${errorText(err)}`);
         reported = true;
       }
-      return nextResolve(specifier, context);
+      const result = nextResolve(specifier, context);
+      // import-in-the-middle 3.6.0 (create-hook.mjs finishResolve) takes any request whose parent
+      // URL is '' for an extensionless CLI entry point and labels it "commonjs". The eval
+      // wrapper of `node -e` has that parent and lazily requires node:module, which Node then
+      // tries to read from disk: ENOENT, and `node -e` dies. A builtin is never commonjs.
+      if (result.format === 'commonjs' && result.url.startsWith('node:')) return { ...result, format: 'builtin' };
+      return result;
     },
   });
 }

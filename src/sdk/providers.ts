@@ -106,8 +106,15 @@ export class LazySdk {
     const noopTracer = new api.ProxyTracerProvider();
     const sdk = this;
     api.trace.setGlobalTracerProvider({
+      // Instrumentations ask for their tracer when constructed; the provider is built only
+      // when the first span is started.
       getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
-        return (sdk.tracerProvider() ?? noopTracer).getTracer(name, version, options);
+        let real: Tracer | undefined;
+        const get = (): Tracer => (real ??= (sdk.tracerProvider() ?? noopTracer).getTracer(name, version, options));
+        return {
+          startSpan: (...args: Parameters<Tracer['startSpan']>) => get().startSpan(...args),
+          startActiveSpan: ((...args: Parameters<Tracer['startActiveSpan']>) => (get().startActiveSpan as (...a: unknown[]) => unknown)(...args)) as Tracer['startActiveSpan'],
+        };
       },
     });
     if (exporterNames(this.values, 'metrics', this.log).length > 0) {
