@@ -3,12 +3,12 @@ import type { Logger } from './log';
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type Sig = (typeof SIGNALS)[number];
 
-/** How long a signal may wait for the flush before the process goes the way it would have gone. */
-const SIGNAL_FLUSH_MS = 5000;
+/** How long an exit or a signal may wait for the flush before the process goes the way it would have gone. */
+const FLUSH_DEADLINE_MS = 5000;
 
 /**
  * Flushes on normal exit and on SIGTERM/SIGINT without changing how the process ends:
- * - beforeExit: one flush (the export itself keeps the loop alive only while it runs);
+ * - beforeExit: one flush, for at most FLUSH_DEADLINE_MS;
  * - a signal with app handlers: they decide; we only flush alongside;
  * - a signal with no app handler: flush (bounded), then re-raise it so the exit status is
  *   the same 128+signal it would have been. A second signal while flushing re-raises at once.
@@ -18,7 +18,13 @@ export function installShutdown(flush: () => Promise<void>, log: Logger): void {
   process.once('beforeExit', () => {
     if (flushed) return;
     flushed = true;
-    flush().catch(() => undefined);
+    // An exporter retrying a dead backend keeps the loop alive; past the deadline, end the
+    // process with the exit code it was about to have anyway. Unref'd: it never holds the loop.
+    const timer = setTimeout(() => process.exit(), FLUSH_DEADLINE_MS);
+    timer.unref();
+    flush()
+      .catch(() => undefined)
+      .finally(() => clearTimeout(timer));
   });
 
   for (const sig of SIGNALS) {
@@ -35,7 +41,7 @@ export function installShutdown(flush: () => Promise<void>, log: Logger): void {
       if (pending) return reraise(sig, onSignal);
       pending = true;
       log.debug(`${sig}: flushing telemetry before exit`);
-      const timer = setTimeout(() => reraise(sig, onSignal), SIGNAL_FLUSH_MS);
+      const timer = setTimeout(() => reraise(sig, onSignal), FLUSH_DEADLINE_MS);
       flush()
         .catch(() => undefined)
         .finally(() => {

@@ -5,7 +5,8 @@ import type { Values } from './config/table';
 import { claimSingleton, skipReason } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
-import { createLogger, errorText, type Logger, type LogLevel } from './log';
+import { installDiag } from './diag';
+import { createLogger, errorText, type LogLevel } from './log';
 import { LazySdk } from './sdk/providers';
 import { installShutdown } from './shutdown';
 
@@ -100,25 +101,4 @@ function startOnce(options: StartOptions): Handle {
   installShutdown(shutdown, log);
   log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
   return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk.forceFlush() };
-}
-
-const DIAG_LEVELS: Record<LogLevel, number> = { none: 0, error: 30, warn: 50, info: 60, debug: 70, verbose: 80, all: 9999 };
-
-/** The SDK's own diagnostics go through our logger, at OTEL_LOG_LEVEL. */
-function installDiag(api: typeof import('@opentelemetry/api'), log: Logger): void {
-  if (log.level === 'none') return;
-  const line = (kind: 'error' | 'warn' | 'info' | 'debug') => (msg: string, ...args: unknown[]) =>
-    log[kind](`sdk: ${[msg, ...args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : safeJson(a)))].join(' ')}`);
-  api.diag.setLogger(
-    { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), verbose: line('debug') },
-    { logLevel: DIAG_LEVELS[log.level], suppressOverrideMessage: true },
-  );
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Values } from '../config/table';
+import { withSdkWarningsMuted } from '../diag';
 import type { Logger } from '../log';
 import { type Exporter, LazyExporter } from './lazy-exporter';
 
@@ -65,7 +66,7 @@ function loadOtlp(values: Values, signal: Signal): Exporter<unknown> {
   } else {
     options.headers = { ...headers };
   }
-  return new Ctor(options);
+  return withSdkWarningsMuted(() => new Ctor(options));
 }
 
 export function otlpExporter<I>(values: Values, signal: Signal, log: Logger): LazyExporter<I> {

@@ -38,3 +38,8 @@ test('enabled and disabled lists select by short name, disabled wins', () => {
   const v = parseConfig({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,fs,pg', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' }).values;
   assert.deepEqual(selectInstrumentations(v).map((d) => d.name).sort(), ['fs', 'http']);
 });
+
+test('docs/configuration.md is generated from the current env table (npm run gen:docs when this fails)', async () => {
+  const { generate } = await import('../../scripts/gen-config-docs.mjs');
+  assert.equal(generate(), readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8'));
+});

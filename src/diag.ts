@@ -1,0 +1,56 @@
+import type { Logger, LogLevel } from './log';
+
+let muted = 0;
+
+/**
+ * Runs `fn` with the SDK's warnings muted. The OTLP exporters re-read OTEL_EXPORTER_OTLP_* from
+ * the environment when constructed, even with explicit options, and warn again about values our
+ * config table already refused and reported once.
+ */
+export function withSdkWarningsMuted<T>(fn: () => T): T {
+  muted++;
+  try {
+    return fn();
+  } finally {
+    muted--;
+  }
+}
+
+const DIAG_LEVELS: Record<LogLevel, number> = { none: 0, error: 30, warn: 50, info: 60, debug: 70, verbose: 80, all: 9999 };
+
+/**
+ * The SDK's own diagnostics go through our logger, at OTEL_LOG_LEVEL, one line each, and each
+ * distinct warning or error only once: a backend that is down must not flood the app's stderr.
+ */
+export function installDiag(api: typeof import('@opentelemetry/api'), log: Logger): void {
+  if (log.level === 'none') return;
+  const seen = new Set<string>();
+  const line = (kind: 'error' | 'warn' | 'info' | 'debug') => (msg: string, ...args: unknown[]) => {
+    const text = `sdk: ${[msg, ...args.map(argText)].join(' ')}`.replace(/\s*\n\s*/g, ' ');
+    if (muted > 0 && kind !== 'error') return;
+    if (kind === 'error' || kind === 'warn') {
+      if (seen.has(text) || seen.size > 100) return;
+      seen.add(text);
+    }
+    log[kind](text);
+  };
+  api.diag.setLogger(
+    { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), verbose: line('debug') },
+    { logLevel: DIAG_LEVELS[log.level], suppressOverrideMessage: true },
+  );
+}
+
+function argText(a: unknown): string {
+  if (typeof a === 'string') return a;
+  // Errors, and the plain objects the SDK makes of them, are shown by their message only.
+  if (a !== null && typeof a === 'object' && typeof (a as { message?: unknown }).message === 'string') return (a as { message: string }).message;
+  return safeJson(a);
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
