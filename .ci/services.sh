@@ -68,4 +68,4 @@ if [ "${#missing[@]}" -ne 0 ]; then
   echo "services.sh: still missing after install: ${missing[*]}" >&2
   exit 1
 fi
-echo "services.sh: ok ($(redis-server --version | awk '{print $3}'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'))"
+echo "services.sh: ok (redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'))"
