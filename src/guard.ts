@@ -5,24 +5,39 @@ import { has } from './node-features';
 /** Why start() does nothing in this process; undefined means go ahead. */
 export type SkipReason = string | undefined;
 
-/** Package managers and build tools inherit NODE_OPTIONS but are not the app. */
-const TOOLING = /^(npm-cli|npx-cli|npm|npx|pnpm|pnpx|yarn|yarnpkg|corepack|node-gyp)(\.c?js)?$/;
-
-export function isTooling(argv1: string | undefined): boolean {
-  if (argv1 === undefined) return false;
-  const base = basename(argv1);
-  if (TOOLING.test(base)) return true;
-  // npm's and node-gyp's own scripts run from inside their packages.
-  return /[\\/]node_modules[\\/](npm|pnpm|yarn|corepack|node-gyp)[\\/]/.test(argv1);
+/**
+ * The names a Node process answers to in the process filters: its script's file name without
+ * extension ("npm-cli" for .../npm/bin/npm-cli.js) and the package the script lives in ("npm").
+ */
+export function processNames(argv1: string | undefined): string[] {
+  if (argv1 === undefined || argv1 === '') return [];
+  const names = [basename(argv1).replace(/\.[cm]?[jt]s$/, '')];
+  const m = /[\\/]node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(argv1);
+  if (m?.[1]) names.push(m[1].replace(/\\/g, '/'));
+  return names;
 }
 
-export function skipReason(opts: { sdkDisabled: boolean; instrumentTooling: boolean }): SkipReason {
+export interface ProcessFilter {
+  include: readonly string[];
+  exclude: readonly string[];
+}
+
+/** Why this process is filtered out, if it is. A process with no script (node -e, the REPL) is never tooling. */
+export function filteredOut(filter: ProcessFilter, argv1: string | undefined): string | undefined {
+  const names = processNames(argv1);
+  if (filter.include.length > 0) {
+    return names.some((n) => filter.include.includes(n)) ? undefined : `process "${names[0] ?? '(no script)'}" is not in OTEL_NODE_INCLUDE_PROCESSES`;
+  }
+  const hit = names.find((n) => filter.exclude.includes(n));
+  return hit === undefined ? undefined : `process "${hit}" is in OTEL_NODE_EXCLUDE_PROCESSES`;
+}
+
+export function skipReason(opts: { sdkDisabled: boolean; processes: ProcessFilter }): SkipReason {
   if (!has('supported')) return `Node ${process.versions.node} is not supported (need >= 22.15); running without instrumentation`;
   if (opts.sdkDisabled) return 'OTEL_SDK_DISABLED=true';
   // Worker threads inherit NODE_OPTIONS; their telemetry belongs to the main thread's SDK.
   if (!isMainThread) return 'worker thread';
-  if (!opts.instrumentTooling && isTooling(process.argv[1])) return `tooling process ${process.argv[1] ?? ''}`;
-  return undefined;
+  return filteredOut(opts.processes, process.argv[1]);
 }
 
 const KEY = Symbol.for('otel-autoinstrument');

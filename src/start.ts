@@ -69,7 +69,7 @@ function startOnce(options: StartOptions): Handle {
   const v = config.values;
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of config.warnings) log.warn(w);
-  const reason = skipReason({ sdkDisabled: v.OTEL_SDK_DISABLED, instrumentTooling: v.OTEL_NODE_INSTRUMENT_TOOLING });
+  const reason = skipReason({ sdkDisabled: v.OTEL_SDK_DISABLED, processes: { include: v.OTEL_NODE_INCLUDE_PROCESSES, exclude: v.OTEL_NODE_EXCLUDE_PROCESSES } });
   if (reason !== undefined) {
     if (reason.startsWith('Node ')) log.warn(reason);
     else log.debug(`not starting: ${reason}`);

@@ -3,6 +3,8 @@ import { booleanVar, enumVar, keyValueVar, listVar, numberVar, stringVar, urlVar
 import type { VarSpec } from './types';
 
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
+/** Package managers and their helpers: they inherit NODE_OPTIONS but are not the app. */
+const TOOLING_PROCESSES = ['npm', 'npx', 'npm-cli', 'npx-cli', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'node-gyp'];
 const INSTRUMENTATION_NAMES = CATALOG.map((d) => d.name);
 
 /**
@@ -72,11 +74,20 @@ export const TABLE = {
     default: [],
     description: 'Instrumentations to turn off (short names); wins over OTEL_NODE_ENABLED_INSTRUMENTATIONS.',
   }),
-  OTEL_NODE_INSTRUMENT_TOOLING: booleanVar({
+  OTEL_NODE_EXCLUDE_PROCESSES: listVar({
     group: 'general',
     standard: false,
-    default: false,
-    description: 'Also instrument package-manager and build-tool processes (npm, npx, pnpm, yarn, node-gyp), which inherit NODE_OPTIONS and are skipped by default.',
+    lowercase: false,
+    default: TOOLING_PROCESSES,
+    description:
+      'Node processes that start no SDK, by script name (file name without extension, or the package it runs from). Package managers and build tools inherit NODE_OPTIONS, so they are excluded by default.',
+  }),
+  OTEL_NODE_INCLUDE_PROCESSES: listVar({
+    group: 'general',
+    standard: false,
+    lowercase: false,
+    default: [],
+    description: 'When set, only Node processes with these script names start an SDK (wins over OTEL_NODE_EXCLUDE_PROCESSES).',
   }),
   AWS_LAMBDA_FUNCTION_NAME: stringVar({
     group: 'platform',

@@ -93,9 +93,15 @@ test('package-manager processes that inherit NODE_OPTIONS are skipped by default
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(spansOf(svc).length, 0);
   const svc2 = service('tool-on');
-  const res2 = await runNode(REGISTER.require, 'tools/npm-cli.js', { env: envFor(svc2, { OTEL_NODE_INSTRUMENT_TOOLING: 'true' }) });
+  const res2 = await runNode(REGISTER.require, 'tools/npm-cli.js', { env: envFor(svc2, { OTEL_NODE_INCLUDE_PROCESSES: 'npm-cli' }) });
   assert.equal(res2.code, 0);
   assert.ok(await waitFor(() => spansOf(svc2).length >= 2));
+  // An app's own process can be excluded by name too.
+  const svc3 = service('excluded');
+  const res3 = await runNode(REGISTER.require, 'http-app.cjs', { env: envFor(svc3, { OTEL_NODE_EXCLUDE_PROCESSES: 'http-app' }) });
+  assert.equal(res3.code, 0);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(spansOf(svc3).length, 0);
 });
 
 test('laziness: an http-only app loads the http instrumentation and one exporter, nothing unrelated', async () => {

@@ -30,3 +30,17 @@ test('node version gates', () => {
   assert.equal(has('registerHooks', '23.4.0'), false);
   assert.equal(has('registerHooks', '23.5.0'), true);
 });
+
+test('process names and the include/exclude filters', async () => {
+  const { processNames, filteredOut } = await import('../../dist/guard.js');
+  assert.deepEqual(processNames('/usr/lib/node_modules/npm/bin/npm-cli.js'), ['npm-cli', 'npm']);
+  assert.deepEqual(processNames('/app/node_modules/@scope/tool/bin/run.mjs'), ['run', '@scope/tool']);
+  assert.deepEqual(processNames('/srv/app/server.ts'), ['server']);
+  assert.deepEqual(processNames(undefined), []);
+  const tooling = { include: [], exclude: ['npm', 'yarn'] };
+  assert.match(filteredOut(tooling, '/usr/lib/node_modules/npm/bin/npm-cli.js'), /"npm" is in OTEL_NODE_EXCLUDE_PROCESSES/);
+  assert.equal(filteredOut(tooling, '/srv/app/server.js'), undefined);
+  assert.equal(filteredOut(tooling, undefined), undefined);
+  assert.equal(filteredOut({ include: ['server'], exclude: ['server'] }, '/srv/app/server.js'), undefined);
+  assert.match(filteredOut({ include: ['server'], exclude: [] }, '/srv/app/worker.js'), /not in OTEL_NODE_INCLUDE_PROCESSES/);
+});
