@@ -1,7 +1,8 @@
 import { TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
 
-export type Source = 'env' | 'default';
+/** Where a value came from; flags are otel-instrument's command-line options. */
+export type Source = 'flag' | 'env' | 'default';
 
 export interface Config {
   readonly values: Values;
@@ -23,21 +24,25 @@ function shown(spec: VarSpec<unknown>, value: unknown): string {
   return spec.sensitive && text !== '' ? REDACTED : text;
 }
 
-/** Blank counts as unset (the SDK environment spec); a bad value warns once and falls back to the default. */
-export function parseConfig(env: Env): Config {
+/**
+ * Blank counts as unset (the SDK environment spec); a bad value warns once and falls back to the
+ * default. `flags` (otel-instrument's options, same names) win over `env`.
+ */
+export function parseConfig(env: Env, flags: Env = {}): Config {
   const values: Record<string, unknown> = {};
   const sources: Record<string, Source> = {};
   const warnings: string[] = [];
   for (const name of VAR_NAMES) {
     const spec: VarSpec<unknown> = TABLE[name];
-    const raw = env[name];
+    const fromFlag = flags[name] !== undefined && flags[name].trim() !== '';
+    const raw = fromFlag ? flags[name] : env[name];
     values[name] = spec.default;
     sources[name] = 'default';
     if (raw === undefined || raw.trim() === '') continue;
     const r = spec.parse(raw);
     if (r.ok) {
       values[name] = r.value;
-      sources[name] = 'env';
+      sources[name] = fromFlag ? 'flag' : 'env';
       if (r.note !== undefined) warnings.push(`${name}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
     } else {
       const fallback = spec.defaultLabel === '' ? 'leaving it unset' : `using the default "${spec.defaultLabel}"`;

@@ -3,8 +3,8 @@ import { booleanVar, enumVar, keyValueVar, listVar, numberVar, stringVar, urlVar
 import type { VarSpec } from './types';
 
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
-/** Package managers and their helpers: they inherit NODE_OPTIONS but are not the app. */
-const TOOLING_PROCESSES = ['npm', 'npx', 'npm-cli', 'npx-cli', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'node-gyp'];
+/** Package managers, their helpers and our own CLI: they inherit NODE_OPTIONS but are not the app. */
+const TOOLING_PROCESSES = ['npm', 'npx', 'npm-cli', 'npx-cli', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'node-gyp', 'otel-instrument'];
 const INSTRUMENTATION_NAMES = CATALOG.map((d) => d.name);
 
 /**

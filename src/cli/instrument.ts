@@ -1,0 +1,101 @@
+import { Command, CommanderError, Option } from 'commander';
+import { join } from 'node:path';
+import { parseConfig } from '../config/parse';
+import { TABLE } from '../config/table';
+import { has } from '../node-features';
+import { FLAGS } from './flags';
+import { withHook } from './node-options';
+import { printConfig } from './print-config';
+import { runChild } from './run-child';
+
+const NAME = 'otel-instrument';
+const GROUP_TITLES: Record<string, string> = {
+  general: 'General:',
+  resource: 'Resource:',
+  exporters: 'Exporters:',
+  otlp: 'OTLP exporter:',
+  sampling: 'Sampling:',
+  propagation: 'Propagation:',
+  instrumentations: 'Instrumentations:',
+};
+
+const say = (line: string): void => {
+  process.stderr.write(`${NAME}: ${line}\n`);
+};
+
+function buildProgram(): Command {
+  const program = new Command(NAME)
+    .usage('[options] [--] <command> [args...]')
+    .description(
+      'Runs <command> with OpenTelemetry: every Node process it starts (except package managers) loads ' +
+        'otel-autoinstrument/register. Each option sets the OTEL_* variable named beside it and wins over the ' +
+        'environment. Both spellings work: --traces-exporter and --traces_exporter.',
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  otel-instrument --service-name shop --traces-exporter console node app.js',
+        '  otel-instrument npm start',
+        '  otel-instrument -- tsx watch src/server.ts',
+        '  otel-instrument --print-config node app.js',
+        '',
+        'Exit status: the command\'s own, 128+N if signal N ended it, 127 if it was not found, 2 for a usage error.',
+      ].join('\n'),
+    )
+    .argument('[command...]', 'the command to run, e.g. node app.js, npm start, tsx watch src/server.ts')
+    .passThroughOptions()
+    .option('--print-config', 'print the effective configuration and the hooks, then exit without running anything')
+    .helpOption('-h, --help', 'show this help')
+    .showHelpAfterError('(run otel-instrument --help for the options)')
+    .exitOverride();
+  for (const f of FLAGS) {
+    const spec = TABLE[f.name];
+    const def = spec.defaultLabel === '' ? '' : ` (default: ${spec.defaultLabel})`;
+    const type = spec.allowed && spec.allowed.length > 12 ? 'list of instrumentation names' : spec.typeLabel;
+    program.addOption(new Option(`${f.long} <value>`, `${f.name}: ${type}${def}`).helpGroup(GROUP_TITLES[spec.group] ?? 'Other:'));
+    if (f.underscore !== f.long) program.addOption(new Option(`${f.underscore} <value>`).hideHelp());
+  }
+  return program;
+}
+
+/** The whole CLI: flags become env, the hook goes into NODE_OPTIONS once, the child's fate is ours. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const opts = program.opts<Record<string, string | boolean | undefined>>();
+  const command = program.args;
+  const flagEnv: Record<string, string> = {};
+  for (const f of FLAGS) {
+    // commander names attributes by camel-casing the flag; the underscore spelling keeps its underscores.
+    const v = opts[camel(f.long.slice(2))] ?? opts[f.underscore.slice(2)];
+    if (typeof v === 'string') flagEnv[f.name] = v;
+  }
+
+  const root = join(__dirname, '..', '..');
+  const supported = has('supported');
+  const register = join(root, 'register', supported ? 'index.mjs' : 'index.cjs');
+  const knownAs = ['otel-autoinstrument/register', join(root, 'register', 'index.mjs'), join(root, 'register', 'index.cjs')];
+  const nodeOptions = withHook(process.env.NODE_OPTIONS, supported ? '--import' : '--require', register, knownAs);
+
+  if (opts.printConfig === true) {
+    process.stdout.write(printConfig(parseConfig(process.env, flagEnv), nodeOptions, command));
+    return 0;
+  }
+  const [cmd, ...args] = command;
+  if (cmd === undefined) {
+    say('missing the command to run, e.g. otel-instrument node app.js');
+    return 2;
+  }
+  return runChild(cmd, args, { ...process.env, ...flagEnv, NODE_OPTIONS: nodeOptions }, say);
+}
+
+function camel(s: string): string {
+  return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

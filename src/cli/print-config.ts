@@ -1,0 +1,27 @@
+import { CATALOG } from '../catalog/catalog.generated';
+import { type Config, describeConfig } from '../config/parse';
+import { has } from '../node-features';
+import { selectInstrumentations } from '../start';
+
+/** What --print-config shows: the effective config, the hook, and what would load when. */
+export function printConfig(config: Config, hook: string, command: readonly string[]): string {
+  const lines = ['# effective configuration (source in parentheses; secrets redacted)', ...describeConfig(config)];
+  if (config.warnings.length > 0) lines.push('', '# warnings', ...config.warnings);
+  lines.push('', '# module hooks', `NODE_OPTIONS gets: ${hook}`);
+  lines.push(
+    has('syncEsmHooks')
+      ? 'ES modules: import-in-the-middle synchronous hooks (module.registerHooks), in-thread'
+      : has('supported')
+        ? 'ES modules: import-in-the-middle threaded loader (module.register): this Node lacks nodejs/node#59929'
+        : `Node ${process.versions.node} is not supported (need >= 22.15): nothing would be instrumented`,
+  );
+  lines.push('CommonJS: require-in-the-middle, primed before the app loads');
+  const selected = selectInstrumentations(config.values, CATALOG);
+  lines.push('', `# instrumentations (${selected.length} of ${CATALOG.length}), each loaded on first use of its target`);
+  for (const d of selected) {
+    const when = d.activation === 'module' ? [...d.modules.map((m) => m.name), ...d.globals.map((g) => `globalThis.${g}`)].join(', ') : `(${d.activation})`;
+    lines.push(`${d.name.padEnd(18)} ${when}`);
+  }
+  if (command.length > 0) lines.push('', `# would run: ${command.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
