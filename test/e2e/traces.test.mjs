@@ -1,8 +1,10 @@
 // Real apps under the real register hook, telemetry decoded by a real OTLP receiver.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
-import { REGISTER, runNode } from '../helpers/run.mjs';
+import { APPS, cleanEnv, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
 
 let receiver;
 before(async () => {
@@ -123,3 +125,27 @@ test('OTEL_PROPAGATORS=b3: the client sends b3 (only), the server joins the trac
   const [client] = byKind(spans, 'CLIENT');
   assert.equal(server.parentSpanId, client.spanId);
 });
+
+// The oldest Node we support predates the synchronous ESM hooks import-in-the-middle needs
+// (nodejs/node#59929), so it takes the threaded module.register() loader: ESM must work there too.
+const OLDEST = join(ROOT, 'node_modules/node-oldest/bin/node');
+for (const [mode, app] of [['import', 'express-app.mjs'], ['require', 'express-app.cjs']]) {
+  test(`oldest supported Node (22.15.0), ${app} under --${mode}: express spans through the fallback hook path`, async () => {
+    const service = `oldest-${mode}-${app}`;
+    const res = await new Promise((resolve) => {
+      const c = spawn(OLDEST, [...REGISTER[mode], app], { cwd: APPS, env: cleanEnv({ OTEL_SERVICE_NAME: service, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl }) });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.stderr.on('data', (d) => (stderr += d));
+      c.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
+    const mine = () => receiver.spans().filter((s) => s.resource['service.name'] === service);
+    await waitFor(() => mine().some((s) => s.scope === '@opentelemetry/instrumentation-express'));
+    assert.equal(mine()[0].resource['process.runtime.version'], '22.15.0');
+    assert.ok(mine().some((s) => s.scope === '@opentelemetry/instrumentation-express' && s.name === 'request handler'), mine().map((s) => s.name).join(', '));
+  });
+}
