@@ -7,12 +7,15 @@
 // synchronous module.registerHooks({ load }) hook and records every file: URL that Node loads
 // (CommonJS through require() and ES modules through import), query and hash stripped, plus
 // require.cache keys as a cross-check. The probe itself is loaded before the hook, so it is not
-// counted.
+// counted. With BENCH_PROBE_FILES=cache (the fallback where that hook breaks a run, as on Node
+// 22.15) only require.cache keys are recorded: CommonJS files, ES module files missed.
 const fs = require('node:fs');
 
 const out = process.env.BENCH_PROBE_OUT;
 let files;
-if (process.env.BENCH_PROBE_FILES === '1') {
+const mode = process.env.BENCH_PROBE_FILES;
+if (mode === 'cache') files = new Set();
+if (mode === '1') {
   files = new Set();
   require('node:module').registerHooks({
     load(url, context, nextLoad) {
