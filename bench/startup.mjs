@@ -87,7 +87,8 @@ function parseArgs(argv) {
   if (o.node && NODES[o.node]) o.node = join(root, NODES[o.node]);
   // Children run in bench/apps: a relative path is taken from where the bench was started.
   else if (o.node && o.node.includes('/')) o.node = resolvePath(o.node);
-  o.node ??= process.execPath;
+  // Explicit, not PATH: node_modules/.bin/node is whichever node package npm linked last.
+  o.node ??= join(root, NODES[24]);
   return o;
 }
 

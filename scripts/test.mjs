@@ -1,6 +1,6 @@
 // `npm test`: runs test/unit and test/e2e with node:test on the Node chosen by TEST_NODE
-// (22, 24, or a path; default: the node running this script, which inside npm scripts is the
-// repo's own devDependency node@24). Prints node:test's report, then "N passed, N failed".
+// (22, 24 (the default), or a path to a node binary). Prints node:test's report, then
+// "N passed, N failed, N skipped".
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODES = { 22: 'node_modules/node22/bin/node', 24: 'node_modules/node/bin/node' };
 
+// Explicit paths, not PATH: node_modules/.bin/node is whichever of the node packages npm linked last.
 function pickNode() {
-  const want = process.env.TEST_NODE;
-  if (!want) return process.execPath;
+  const want = process.env.TEST_NODE || '24';
   const p = NODES[want] ? join(root, NODES[want]) : want;
   if (!existsSync(p)) {
     console.error(`TEST_NODE=${want}: no node at ${p} (run npm ci)`);

@@ -28,6 +28,9 @@ export interface Handle {
   forceFlush(): Promise<void>;
 }
 
+/** After this long, whatever is still lazy in the SDK is built (see LazySdk.warmUp). */
+const WARM_UP_MS = 1000;
+
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (reason: string, config?: Config): Handle => ({ started: false, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
 
@@ -87,12 +90,21 @@ function startOnce(options: StartOptions): Handle {
   installDiag(api, log);
   const sdk = new LazySdk(v, log);
   sdk.registerGlobals(api);
+  sdk.warmUp(WARM_UP_MS);
 
-  const lazy = new LazyInstrumentations(selectInstrumentations(v), log, from);
+  const lazy = new LazyInstrumentations(selectInstrumentations(v), log, from, {
+    tracer: () => api.trace.getTracerProvider(),
+    meter: () => api.metrics.getMeterProvider(),
+    logger: () => api.logs.getLoggerProvider(),
+  });
   installEsmHook(lazy.targetNames(), from, log);
   installResolveHook(lazy, log);
   installGlobalTriggers(lazy);
-  for (const d of lazy.enabled) if (d.activation !== 'module') lazy.activate(d, 'startup');
+  for (const d of lazy.enabled) if (d.activation === 'lambda') lazy.activate(d, 'startup');
+  // Runtime and host metrics describe a running process: they start with the warm-up, so a
+  // process that is over within its first second never loads them.
+  const later = lazy.enabled.filter((d) => d.activation === 'startup');
+  if (later.length > 0) setTimeout(() => later.forEach((d) => lazy.activate(d, 'warm-up')), WARM_UP_MS).unref();
 
   const shutdown = (): Promise<void> => {
     lazy.close();

@@ -1,3 +1,4 @@
+import type { LoggerProvider, MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { createRequire } from 'node:module';
 import type { InstrumentationDescriptor } from '../catalog/types';
 import { errorText, type Logger } from '../log';
@@ -10,6 +11,16 @@ export interface LoadedInstrumentation {
   enable(): void;
   disable(): void;
   isEnabled(): boolean;
+  setTracerProvider(p: TracerProvider): void;
+  setMeterProvider(p: MeterProvider): void;
+  setLoggerProvider?(p: LoggerProvider): void;
+}
+
+/** The API's global providers, handed to each instrumentation as upstream's registerInstrumentations does. */
+export interface Providers {
+  tracer(): TracerProvider;
+  meter(): MeterProvider;
+  logger(): LoggerProvider;
 }
 
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
@@ -31,6 +42,7 @@ export class LazyInstrumentations {
     private readonly log: Logger,
     /** Where instrumentation packages are resolved from (this package's own node_modules). */
     resolveFrom: string,
+    private readonly providers: Providers,
   ) {
     this.req = createRequire(resolveFrom);
     for (const d of enabled) {
@@ -84,6 +96,11 @@ export class LazyInstrumentations {
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
       // instrumentations (undici) also read config.enabled at call time, so it must stay true.
       const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({});
+      // Some instrumentations create their instruments only here (runtime-node's collectors
+      // exist only after the base constructor ran), as upstream's registerInstrumentations does.
+      instance.setTracerProvider(this.providers.tracer());
+      instance.setMeterProvider(this.providers.meter());
+      instance.setLoggerProvider?.(this.providers.logger());
       if (!instance.isEnabled()) instance.enable();
       this.states.set(d.name, { status: 'loaded', instance, trigger });
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);

@@ -6,8 +6,16 @@ import { exporterNames, otlpExporter } from './exporters';
 import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
 import { buildSampler } from './sampler';
+import { LazyMeter } from './lazy-meter';
 
 type Api = typeof import('@opentelemetry/api');
+
+/**
+ * @opentelemetry/core's suppressTracing() key (core/src/trace/suppress-tracing.ts). createContextKey
+ * is Symbol.for(description), so this is the same key without loading core. Test: the start-exit
+ * laziness test, whose exit-time export would otherwise build the tracing SDK.
+ */
+const SUPPRESS_TRACING = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 
 interface Flushable {
   forceFlush(): Promise<void>;
@@ -31,9 +39,10 @@ function once<T>(what: string, log: Logger, build: () => T): () => T | undefined
 }
 
 /**
- * The SDK, built the first time something asks for a tracer, a meter, a logger or a propagator.
- * Registering these facades as the API globals costs nothing; an app that never touches an
- * instrumented module never loads the SDK packages.
+ * The SDK, built per signal the first time it is really used: a span started, a measurement
+ * recorded, a log record emitted, a context injected or extracted, or the warm-up timer. Handing
+ * out tracers, meters and loggers to instrumentations costs nothing, so loading instrumentations
+ * does not load the SDK, and a short-lived process that records nothing never loads it at all.
  */
 export class LazySdk {
   private readonly resource: () => Resource | undefined;
@@ -112,7 +121,11 @@ export class LazySdk {
         let real: Tracer | undefined;
         const get = (): Tracer => (real ??= (sdk.tracerProvider() ?? noopTracer).getTracer(name, version, options));
         return {
-          startSpan: (...args: Parameters<Tracer['startSpan']>) => get().startSpan(...args),
+          startSpan: (...args: Parameters<Tracer['startSpan']>) => {
+            // The exporters' own requests run with tracing suppressed: no reason to build the SDK for them.
+            if (real === undefined && (args[2] ?? api.context.active()).getValue(SUPPRESS_TRACING) === true) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
+            return get().startSpan(...args);
+          },
           startActiveSpan: ((...args: Parameters<Tracer['startActiveSpan']>) => (get().startActiveSpan as (...a: unknown[]) => unknown)(...args)) as Tracer['startActiveSpan'],
         };
       },
@@ -120,16 +133,20 @@ export class LazySdk {
     if (exporterNames(this.values, 'metrics', this.log).length > 0) {
       api.metrics.setGlobalMeterProvider({
         getMeter(name: string, version?: string, options?: MeterOptions): Meter {
-          const p = sdk.meterProvider();
-          return p ? p.getMeter(name, version, options) : api.createNoopMeter();
+          const m = new LazyMeter(() => sdk.meterProvider()?.getMeter(name, version, options) ?? api.createNoopMeter(), () => sdk.ensureMetrics());
+          if (sdk.metricsBuilt) m.materialize();
+          else sdk.meters.push(m);
+          return m;
         },
       });
     }
     if (exporterNames(this.values, 'logs', this.log).length > 0) {
       api.logs.setGlobalLoggerProvider({
+        // Built on the first record: an app whose logger instrumentation never emits loads no logs SDK.
         getLogger(name: string, version?: string, options?: LoggerOptions): ApiLogger {
-          const p = sdk.loggerProvider();
-          return p ? p.getLogger(name, version, options) : api.createNoopLogger();
+          let real: ApiLogger | undefined;
+          const get = (): ApiLogger => (real ??= sdk.loggerProvider()?.getLogger(name, version, options) ?? api.createNoopLogger());
+          return { emit: (record) => get().emit(record), enabled: (o) => get().enabled(o) };
         },
       });
     }
@@ -147,6 +164,34 @@ export class LazySdk {
         },
       });
     }
+  }
+
+  /** Meters handed out before the metrics SDK was built. */
+  readonly meters: LazyMeter[] = [];
+  metricsBuilt = false;
+
+  /** Builds the metrics SDK and gives every meter handed out so far its real one. */
+  ensureMetrics(): void {
+    if (this.metricsBuilt || this.meterProvider() === undefined) return;
+    this.metricsBuilt = true;
+    for (const m of this.meters.splice(0)) m.materialize();
+  }
+
+  /**
+   * Builds what is still lazy after `ms`, off the startup path, so a server's first request does
+   * not pay for it and observable instruments (runtime metrics) get collected. Unref'd: a process
+   * that ends sooner never pays at all.
+   */
+  warmUp(ms: number): void {
+    const timer = setTimeout(() => {
+      try {
+        this.tracerProvider();
+        this.ensureMetrics();
+      } catch (err) {
+        this.log.debug(`warm-up: ${errorText(err)}`);
+      }
+    }, ms);
+    timer.unref();
   }
 
   /** Flushes and shuts down whatever was built; never rejects. */

@@ -117,8 +117,8 @@ test('laziness: an http-only app loads the http instrumentation and one exporter
     const files = JSON.parse(readFileSync(out, 'utf8'));
     const packages = new Set(files.map((f) => f.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean));
     const instrumentations = [...packages].filter((p) => p.startsWith('@opentelemetry/instrumentation-')).sort();
-    // runtime-node is on by default upstream and patches no module, so it loads at startup.
-    assert.deepEqual(instrumentations, ['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-runtime-node']);
+    // runtime-node (on by default) starts with the warm-up, after this short process is gone.
+    assert.deepEqual(instrumentations, ['@opentelemetry/instrumentation-http']);
     // http/protobuf is the default; the proto metric exporter builds on the http one.
     assert.ok(packages.has('@opentelemetry/exporter-trace-otlp-proto'));
     for (const p of [
@@ -138,6 +138,40 @@ test('laziness: an http-only app loads the http instrumentation and one exporter
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('laziness: an Express app that starts and stops without a request loads instrumentations but no SDK', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otel-lazy-'));
+  try {
+    const out = join(dir, 'loaded.json');
+    const res = await runNode(['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs'), ...REGISTER.require], 'start-exit-app.cjs', {
+      env: envFor(service('startexit'), { LOADED_PROBE_OUT: out }),
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'started and stopped\n');
+    const files = JSON.parse(readFileSync(out, 'utf8')).join('\n');
+    assert.ok(files.includes('@opentelemetry/instrumentation-express/'), 'express instrumentation loaded');
+    for (const p of ['sdk-trace', 'sdk-metrics', 'sdk-logs', 'resources', 'exporter-']) assert.ok(!files.includes(`@opentelemetry/${p}`), `${p} loaded`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a process that lives past the warm-up exports runtime metrics, recorded through observables', async () => {
+  const svc = service('warm');
+  const res = await runNode(REGISTER.import, '-e', {
+    args: ['setTimeout(() => {}, 1500)'],
+    env: envFor(svc, { OTEL_NODE_INCLUDE_PROCESSES: '' }),
+  });
+  assert.equal(res.code, 0, res.stderr);
+  const names = await waitFor(() => {
+    const mine = [];
+    for (const m of receiver.metrics)
+      for (const rm of m.resourceMetrics ?? [])
+        if (rm.resource?.attributes?.['service.name'] === svc) for (const sm of rm.scopeMetrics ?? []) for (const x of sm.metrics ?? []) mine.push(x.name);
+    return mine.length > 0 && mine;
+  });
+  assert.ok(names && names.some((n) => n.startsWith('v8js.') || n.startsWith('nodejs.')), `metrics: ${names}`);
 });
 
 test('laziness: an app that resolves no instrumented module loads no SDK at all', async () => {
