@@ -2,10 +2,11 @@
 // @opentelemetry/auto-instrumentations-node and its instrumentation packages.
 //   node scripts/gen-catalog.mjs           write the file
 //   node scripts/gen-catalog.mjs --check   exit 1 if the committed file is stale
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './generated.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(root, 'src/catalog/catalog.generated.ts');
@@ -91,18 +92,7 @@ export function generate() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = generate();
-  if (process.argv.includes('--check')) {
-    const current = readFileSync(OUT, 'utf8');
-    if (current !== text) {
-      console.error('src/catalog/catalog.generated.ts is stale: run npm run gen:catalog');
-      process.exit(1);
-    }
-    console.log('catalog is current');
-  } else {
-    writeFileSync(OUT, text);
-    console.log(`wrote ${OUT}`);
-  }
+  writeOrCheck(OUT, generate(), 'npm run gen:catalog');
   // Instrumentations constructed above hold hooks; do not wait on them.
   process.exit(process.exitCode ?? 0);
 }

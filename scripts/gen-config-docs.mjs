@@ -1,10 +1,10 @@
 // Generates docs/configuration.md from the env table in src/config/table.ts (via dist/).
 //   node scripts/gen-config-docs.mjs           write the file
 //   node scripts/gen-config-docs.mjs --check   exit 1 if the committed file is stale
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './generated.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(root, 'docs/configuration.md');
@@ -57,16 +57,4 @@ export function generate() {
   return out.join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = generate();
-  if (process.argv.includes('--check')) {
-    if (readFileSync(OUT, 'utf8') !== text) {
-      console.error('docs/configuration.md is stale: run npm run gen:docs');
-      process.exit(1);
-    }
-    console.log('docs/configuration.md is current');
-  } else {
-    writeFileSync(OUT, text);
-    console.log(`wrote ${OUT}`);
-  }
-}
+if (process.argv[1] === fileURLToPath(import.meta.url)) writeOrCheck(OUT, generate(), 'npm run gen:docs');
