@@ -1,4 +1,5 @@
 import type { Resource, ResourceDetector } from '@opentelemetry/resources';
+import { basename } from 'node:path';
 import type { Values } from '../config/table';
 
 /**
@@ -16,7 +17,10 @@ export function buildResource(values: Values): Resource {
   if (want('os')) detectors.push(r.osDetector);
   if (want('process')) detectors.push(r.processDetector);
   if (want('serviceinstance')) detectors.push(r.serviceInstanceIdDetector);
-  let resource = r.defaultResource().merge(r.detectResources({ detectors }));
+  // The spec's fallback is unknown_service:<executable name>; upstream uses process.argv0, which
+  // can be a whole relative path.
+  const fallback = r.resourceFromAttributes({ 'service.name': `unknown_service:${basename(process.execPath)}` });
+  let resource = r.defaultResource().merge(fallback).merge(r.detectResources({ detectors }));
   if (want('env')) {
     const attrs: Record<string, string> = { ...values.OTEL_RESOURCE_ATTRIBUTES };
     if (values.OTEL_SERVICE_NAME !== undefined) attrs['service.name'] = values.OTEL_SERVICE_NAME;

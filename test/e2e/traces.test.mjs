@@ -111,6 +111,16 @@ test('console exporter writes spans to stdout and nothing is sent over OTLP', as
   assert.equal(spans.length, 0);
 });
 
+test('without a service name the resource says unknown_service:node, as the spec says', async () => {
+  const res = await runNode(REGISTER.require, 'http-app.cjs', {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_RESOURCE_ATTRIBUTES: 'marker=no-name-test' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  const mine = () => receiver.spans().filter((s) => s.resource.marker === 'no-name-test');
+  await waitFor(() => mine().length >= 2);
+  assert.equal(mine()[0].resource['service.name'], 'unknown_service:node');
+});
+
 test('OTEL_TRACES_SAMPLER=always_off: the app works, no span is exported', async () => {
   const { res, spans } = await run('require', 'http-app.cjs', { expect: 0, env: { OTEL_TRACES_SAMPLER: 'always_off' } });
   assert.equal(res.code, 0, res.stderr);
