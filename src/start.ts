@@ -6,7 +6,9 @@ import { claimSingleton, skipReason } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
-import { createLogger, errorText, type LogLevel } from './log';
+import { createLogger, errorText, type Logger, type LogLevel } from './log';
+import { createRequire } from 'node:module';
+import { loadPlugins, type Plugins } from './plugins';
 import { LazySdk } from './sdk/providers';
 import { installShutdown } from './shutdown';
 
@@ -33,6 +35,48 @@ const WARM_UP_MS = 1000;
 
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (reason: string, config?: Config): Handle => ({ started: false, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
+
+const NO_PLUGINS: Plugins = { discovery: { root: undefined, plugins: [], warnings: [] }, distro: undefined, instrumentations: [], configurators: [], warnings: [] };
+
+/** Plugin discovery never stops the start: a failure here means no plugins, said once. */
+function findPlugins(pre: Config, log: Logger): Plugins {
+  try {
+    return loadPlugins(pre.values, new Set(CATALOG.map((d) => d.name)), process.argv[1], process.cwd());
+  } catch (err) {
+    log.warn(`plugin discovery failed (${errorText(err)}); continuing without plugins`);
+    return NO_PLUGINS;
+  }
+}
+
+/**
+ * A plugin may bring its own copy of @opentelemetry/instrumentation, with its own
+ * require-in-the-middle singleton, which must exist before the app's first require as ours does.
+ */
+function primePluginCopies(selected: readonly InstrumentationDescriptor[], ours: string, log: Logger): void {
+  const seen = new Set([ours]);
+  for (const d of selected) {
+    if (d.entry === undefined) continue;
+    try {
+      const copy = createRequire(d.entry).resolve('@opentelemetry/instrumentation');
+      if (seen.has(copy)) continue;
+      seen.add(copy);
+      primeRequireHook(require(copy) as typeof import('@opentelemetry/instrumentation'));
+    } catch (err) {
+      log.debug(`instrumentation ${d.name} (${d.origin ?? ''}): no @opentelemetry/instrumentation to prime (${errorText(err)})`);
+    }
+  }
+}
+
+/** Names in the enable/disable lists that no instrumentation has, each in one warning. */
+export function unknownInstrumentationNames(values: Values, known: readonly InstrumentationDescriptor[]): string[] {
+  const names = new Set(known.map((d) => d.name));
+  const out: string[] = [];
+  for (const key of ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS'] as const) {
+    const bad = values[key].filter((n) => !names.has(n));
+    if (bad.length > 0) out.push(`${key} has ${bad.map((b) => `"${b}"`).join(', ')}, which no built-in or plugin instrumentation is called; ignored`);
+  }
+  return out;
+}
 
 /** Which catalog entries this process loads, given the config. */
 export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG): InstrumentationDescriptor[] {
@@ -68,31 +112,43 @@ export function start(options: StartOptions = {}): Handle {
 }
 
 function startOnce(options: StartOptions): Handle {
-  const config = parseConfig(options.env ?? process.env);
-  const v = config.values;
-  const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
-  for (const w of config.warnings) log.warn(w);
-  const reason = skipReason({ sdkDisabled: v.OTEL_SDK_DISABLED, processes: { include: v.OTEL_NODE_INCLUDE_PROCESSES, exclude: v.OTEL_NODE_EXCLUDE_PROCESSES } });
+  const env = options.env ?? process.env;
+  const pre = parseConfig(env);
+  const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES } });
   if (reason !== undefined) {
+    const log = createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel);
+    for (const w of pre.warnings) log.warn(w);
     if (reason.startsWith('Node ')) log.warn(reason);
     else log.debug(`not starting: ${reason}`);
-    return skipped(reason, config);
+    return skipped(reason, pre);
   }
+
+  const plugins = findPlugins(pre, createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel));
+  // A distro's defaults sit between the table's defaults and the environment.
+  const distro = plugins.distro;
+  const config = distro ? parseConfig(env, {}, { values: distro.defaults, from: `${distro.packageName}@${distro.version}` }) : pre;
+  const v = config.values;
+  const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
+  for (const w of [...config.warnings, ...plugins.warnings]) log.warn(w);
+  const known = [...CATALOG, ...plugins.instrumentations];
+  for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
+  const selected = selectInstrumentations(v, known);
 
   // Instrumentations and their @opentelemetry/instrumentation are resolved where
   // auto-instrumentations-node can see them, which also holds under pnpm's strict layout.
   const from = require.resolve('@opentelemetry/auto-instrumentations-node');
-  const instrumentationPkg = require(require.resolve('@opentelemetry/instrumentation', { paths: [from] })) as typeof import('@opentelemetry/instrumentation');
+  const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
   // Before the API globals exist, so the anchor's constructor cannot trigger the SDK build.
-  primeRequireHook(instrumentationPkg);
+  primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation'));
+  primePluginCopies(selected, ours, log);
 
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   installDiag(api, log);
-  const sdk = new LazySdk(v, log);
+  const sdk = new LazySdk(config, log, { configurators: plugins.configurators, distro });
   sdk.registerGlobals(api);
   sdk.warmUp(WARM_UP_MS);
 
-  const lazy = new LazyInstrumentations(selectInstrumentations(v), log, from, {
+  const lazy = new LazyInstrumentations(selected, log, from, {
     tracer: () => api.trace.getTracerProvider(),
     meter: () => api.metrics.getMeterProvider(),
     logger: () => api.logs.getLoggerProvider(),

@@ -26,4 +26,8 @@ export interface InstrumentationDescriptor {
   readonly enabledByDefault: boolean;
   /** Records metrics and nothing else: pointless when no metrics exporter is set. */
   readonly metricsOnly: boolean;
+  /** Plugins only: the absolute path of the module to load instead of `package`. */
+  readonly entry?: string;
+  /** Plugins only: the package that declared it, as name@version, for messages. */
+  readonly origin?: string;
 }

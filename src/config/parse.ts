@@ -2,7 +2,7 @@ import { TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
 
 /** Where a value came from; flags are otel-instrument's command-line options. */
-export type Source = 'flag' | 'env' | 'default';
+export type Source = 'flag' | 'env' | 'distro' | 'default';
 
 export interface Config {
   readonly values: Values;
@@ -24,30 +24,42 @@ function shown(spec: VarSpec<unknown>, value: unknown): string {
   return spec.sensitive && text !== '' ? REDACTED : text;
 }
 
+/** Defaults a distro brings, and who brought them (for messages). */
+export interface DistroDefaults {
+  readonly values: Env;
+  readonly from: string;
+}
+
 /**
  * Blank counts as unset (the SDK environment spec); a bad value warns once and falls back to the
- * default. `flags` (otel-instrument's options, same names) win over `env`.
+ * default. Precedence: `flags` (otel-instrument's options, same names), then `env`, then a
+ * distro's defaults, then the table's.
  */
-export function parseConfig(env: Env, flags: Env = {}): Config {
+export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults): Config {
   const values: Record<string, unknown> = {};
   const sources: Record<string, Source> = {};
   const warnings: string[] = [];
   for (const name of VAR_NAMES) {
     const spec: VarSpec<unknown> = TABLE[name];
-    const fromFlag = flags[name] !== undefined && flags[name].trim() !== '';
-    const raw = fromFlag ? flags[name] : env[name];
+    const set = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
+    const source: Source = set(flags[name]) ? 'flag' : set(env[name]) ? 'env' : set(distro?.values[name]) ? 'distro' : 'default';
+    const raw = source === 'flag' ? flags[name] : source === 'env' ? env[name] : distro?.values[name];
     values[name] = spec.default;
     sources[name] = 'default';
-    if (raw === undefined || raw.trim() === '') continue;
+    if (raw === undefined || source === 'default') continue;
+    const shownName = source === 'distro' ? `${name} (default of distro ${distro?.from ?? ''})` : name;
     const r = spec.parse(raw);
     if (r.ok) {
       values[name] = r.value;
-      sources[name] = fromFlag ? 'flag' : 'env';
-      if (r.note !== undefined) warnings.push(`${name}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
+      sources[name] = source;
+      if (r.note !== undefined) warnings.push(`${shownName}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
     } else {
       const fallback = spec.defaultLabel === '' ? 'leaving it unset' : `using the default "${spec.defaultLabel}"`;
-      warnings.push(`${name}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
+      warnings.push(`${shownName}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
     }
+  }
+  if (distro) {
+    for (const k of Object.keys(distro.values)) if (!(VAR_NAMES as string[]).includes(k)) warnings.push(`distro ${distro.from}: default ${k} is not a variable otel-autoinstrument reads; ignored`);
   }
   return Object.freeze({ values: Object.freeze(values) as Values, sources: Object.freeze(sources) as Config['sources'], warnings: Object.freeze(warnings) });
 }

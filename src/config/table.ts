@@ -1,11 +1,9 @@
-import { CATALOG } from '../catalog/catalog.generated';
 import { booleanVar, enumVar, keyValueVar, listVar, numberVar, stringVar, urlVar } from './kinds';
 import type { VarSpec } from './types';
 
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
 /** Package managers, their helpers and our own CLI: they inherit NODE_OPTIONS but are not the app. */
 const TOOLING_PROCESSES = ['npm', 'npx', 'npm-cli', 'npx-cli', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'node-gyp', 'otel-instrument'];
-const INSTRUMENTATION_NAMES = CATALOG.map((d) => d.name);
 
 /**
  * Every environment variable otel-autoinstrument reads. Parser, docs/configuration.md
@@ -60,19 +58,30 @@ export const TABLE = {
     default: ['tracecontext', 'baggage'],
     description: 'Context propagators, applied in order.',
   }),
+  // Names are checked after plugin discovery, against the catalog and the plugins' names.
   OTEL_NODE_ENABLED_INSTRUMENTATIONS: listVar({
     group: 'instrumentations',
     standard: false,
-    allowed: INSTRUMENTATION_NAMES,
     default: [],
-    description: 'Only these instrumentations (short names, e.g. http,express,pg); unset = every one that is on by default.',
+    description: 'Only these instrumentations (short names, e.g. http,express,pg, plugins\' names too); unset = every one that is on by default.',
   }),
   OTEL_NODE_DISABLED_INSTRUMENTATIONS: listVar({
     group: 'instrumentations',
     standard: false,
-    allowed: INSTRUMENTATION_NAMES,
     default: [],
     description: 'Instrumentations to turn off (short names); wins over OTEL_NODE_ENABLED_INSTRUMENTATIONS.',
+  }),
+  OTEL_NODE_DISABLED_PLUGINS: listVar({
+    group: 'instrumentations',
+    standard: false,
+    lowercase: false,
+    default: [],
+    description: 'Packages whose "otel" field is ignored (see docs/plugins.md); "all" turns plugin discovery off.',
+  }),
+  OTEL_NODE_DISTRO: stringVar({
+    group: 'instrumentations',
+    standard: false,
+    description: 'The distro to use when several installed packages declare one; "none" uses none.',
   }),
   OTEL_NODE_EXCLUDE_PROCESSES: listVar({
     group: 'general',

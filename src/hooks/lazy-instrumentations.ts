@@ -23,6 +23,13 @@ export interface Providers {
   logger(): LoggerProvider;
 }
 
+interface PatchTarget {
+  name?: unknown;
+  files?: unknown;
+  patch?: (exports: unknown, version?: string) => unknown;
+  unpatch?: (exports: unknown, version?: string) => unknown;
+}
+
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
 
 /**
@@ -80,6 +87,40 @@ export class LazyInstrumentations {
     }
   }
 
+  /**
+   * A patch runs inside the app's own require() or import: one that throws must not surface
+   * there. Upstream calls `module.patch` of the definitions InstrumentationBase keeps in its
+   * `_modules` field (getModuleDefinitions() would make new ones), so those are the ones wrapped.
+   * Test: the bad-patch plugin e2e test, whose target must still load and work.
+   */
+  private isolatePatches(d: InstrumentationDescriptor, instance: LoadedInstrumentation): void {
+    const defs = (instance as unknown as { _modules?: unknown })._modules;
+    if (!Array.isArray(defs)) {
+      this.log.debug(`instrumentation ${d.name}: no module definitions to guard`);
+      return;
+    }
+    let reported = false;
+    const guard = (target: PatchTarget, module: string): void => {
+      for (const key of ['patch', 'unpatch'] as const) {
+        const original = target[key];
+        if (typeof original !== 'function') continue;
+        target[key] = (exports: unknown, version?: string): unknown => {
+          try {
+            return original.call(target, exports, version);
+          } catch (err) {
+            if (!reported) this.log.warn(`instrumentation ${d.name} (${d.origin ?? d.package}) threw in ${key} of ${module}${version ? `@${version}` : ''}: ${errorText(err)}; ${module} is left as it was`);
+            reported = true;
+            return exports;
+          }
+        };
+      }
+    };
+    for (const def of defs as PatchTarget[]) {
+      guard(def, String(def.name));
+      for (const f of Array.isArray(def.files) ? (def.files as PatchTarget[]) : []) guard(f, String(f.name));
+    }
+  }
+
   /** Loads one instrumentation (once); a failure is one warning naming it, never an exception. */
   activate(d: InstrumentationDescriptor, trigger: string): void {
     if (this.states.has(d.name) || this.closed) return;
@@ -90,12 +131,13 @@ export class LazyInstrumentations {
       else this.pending.set(m.name, list);
     }
     try {
-      const mod = this.req(d.package) as Record<string, unknown>;
+      const mod = (d.entry !== undefined ? require(d.entry) : this.req(d.package)) as Record<string, unknown>;
       const Ctor = mod[d.export];
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
       // instrumentations (undici) also read config.enabled at call time, so it must stay true.
       const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({});
+      this.isolatePatches(d, instance);
       // Some instrumentations create their instruments only here (runtime-node's collectors
       // exist only after the base constructor ran), as upstream's registerInstrumentations does.
       instance.setTracerProvider(this.providers.tracer());
@@ -106,7 +148,7 @@ export class LazyInstrumentations {
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
     } catch (err) {
       this.states.set(d.name, { status: 'failed', error: errorText(err), trigger });
-      this.log.warn(`instrumentation ${d.name} (${d.package}) failed to load for "${trigger}": ${errorText(err)}; "${trigger}" runs uninstrumented`);
+      this.log.warn(`instrumentation ${d.name} (${d.origin ?? d.package}) failed to load for "${trigger}": ${errorText(err)}; "${trigger}" runs uninstrumented`);
     }
   }
 }

@@ -1,9 +1,9 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
 import type { Values } from '../config/table';
 
-export function buildPropagator(values: Values): TextMapPropagator | undefined {
+export function buildPropagator(values: Values, extra: readonly TextMapPropagator[] = []): TextMapPropagator | undefined {
   const names = values.OTEL_PROPAGATORS;
-  if (names.includes('none')) return undefined;
+  if (names.includes('none') && extra.length === 0) return undefined;
   const core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const list: TextMapPropagator[] = [];
   for (const n of names) {
@@ -15,5 +15,5 @@ export function buildPropagator(values: Values): TextMapPropagator | undefined {
       list.push(new b3.B3Propagator({ injectEncoding }));
     }
   }
-  return new core.CompositePropagator({ propagators: list });
+  return new core.CompositePropagator({ propagators: [...list, ...extra] });
 }

@@ -7,6 +7,9 @@ import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
 import { buildSampler } from './sampler';
 import { LazyMeter } from './lazy-meter';
+import { emptyAdditions, runConfigurators, type SdkAdditions } from '../plugins/configurators';
+import type { ConfiguratorDescriptor, DistroDescriptor } from '../plugins/types';
+import type { Config } from '../config/parse';
 
 type Api = typeof import('@opentelemetry/api');
 
@@ -52,15 +55,28 @@ export class LazySdk {
   readonly propagator: () => TextMapPropagator | undefined;
   private readonly built = new Set<Flushable>();
 
+  private readonly values: Values;
+  /** Configurators run once, on the first build of anything. */
+  private readonly additions: () => SdkAdditions | undefined;
+
   constructor(
-    private readonly values: Values,
+    private readonly config: Config,
     private readonly log: Logger,
+    plugins: { configurators: readonly ConfiguratorDescriptor[]; distro?: DistroDescriptor | undefined } = { configurators: [] },
   ) {
-    this.resource = once('resource', log, () => buildResource(values));
+    const values = config.values;
+    this.values = values;
+    this.additions = once('configurators', log, () => runConfigurators(plugins.configurators, values, log));
+    const distroAttrs: Record<string, string> = plugins.distro ? { 'telemetry.distro.name': plugins.distro.name, 'telemetry.distro.version': plugins.distro.version } : {};
+    this.resource = once('resource', log, () => buildResource(values, { ...distroAttrs, ...this.extras().resourceAttributes }));
     this.tracerProvider = once('tracer provider', log, () => this.track(this.buildTracing()));
     this.meterProvider = once('meter provider', log, () => this.track(this.buildMetrics()));
     this.loggerProvider = once('logger provider', log, () => this.track(this.buildLogs()));
-    this.propagator = once('propagator', log, () => buildPropagator(values));
+    this.propagator = once('propagator', log, () => buildPropagator(values, this.extras().propagators));
+  }
+
+  private extras(): SdkAdditions {
+    return this.additions() ?? emptyAdditions();
   }
 
   private track<T extends Flushable | undefined>(p: T): T {
@@ -70,20 +86,25 @@ export class LazySdk {
 
   private buildTracing(): TracerProvider & Flushable {
     const t = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
-    const spanProcessors = exporterNames(this.values, 'traces', this.log).map((name) =>
+    const extras = this.extras();
+    const exporting = exporterNames(this.values, 'traces', this.log).map((name) =>
       name === 'console'
         ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
         : new t.BatchSpanProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-trace').ReadableSpan[]>(this.values, 'traces', this.log) }),
     );
+    const spanProcessors = [...extras.spanProcessors, ...exporting];
+    const userSampler = this.config.sources.OTEL_TRACES_SAMPLER !== 'default';
+    const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(this.values);
     const resource = this.resource();
-    return new t.TracerProvider({ sampler: buildSampler(this.values), spanProcessors, ...(resource ? { resource } : {}) });
+    return new t.TracerProvider({ sampler, spanProcessors, ...(resource ? { resource } : {}) });
   }
 
   private buildMetrics(): (MeterProvider & Flushable) | undefined {
     const names = exporterNames(this.values, 'metrics', this.log);
-    if (names.length === 0) return undefined;
+    const extras = this.extras();
+    if (names.length === 0 && extras.metricReaders.length === 0) return undefined;
     const m = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-    const readers = names.map((name) => {
+    const exporting = names.map((name) => {
       if (name === 'console') return new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter() });
       const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.values, 'metrics', this.log);
       // The OTLP default temporality; answered here so the reader does not load the exporter early.
@@ -91,20 +112,21 @@ export class LazySdk {
       return new m.PeriodicExportingMetricReader({ exporter });
     });
     const resource = this.resource();
-    return new m.MeterProvider({ readers, ...(resource ? { resource } : {}) });
+    return new m.MeterProvider({ readers: [...exporting, ...extras.metricReaders], views: extras.views, ...(resource ? { resource } : {}) });
   }
 
   private buildLogs(): (LoggerProvider & Flushable) | undefined {
     const names = exporterNames(this.values, 'logs', this.log);
-    if (names.length === 0) return undefined;
+    const extras = this.extras();
+    if (names.length === 0 && extras.logRecordProcessors.length === 0) return undefined;
     const l = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
-    const processors = names.map((name) =>
+    const exporting = names.map((name) =>
       name === 'console'
         ? new l.SimpleLogRecordProcessor({ exporter: new l.ConsoleLogRecordExporter() })
         : new l.BatchLogRecordProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-logs').ReadableLogRecord[]>(this.values, 'logs', this.log) }),
     );
     const resource = this.resource();
-    return new l.LoggerProvider({ processors, ...(resource ? { resource } : {}) });
+    return new l.LoggerProvider({ processors: [...extras.logRecordProcessors, ...exporting], ...(resource ? { resource } : {}) });
   }
 
   /** Installs the context manager and the lazy facades as the API's globals. */

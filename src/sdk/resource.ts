@@ -7,7 +7,7 @@ import type { Values } from '../config/table';
  * metadata addresses off the machine at every start, so they are not offered at all. The env
  * detector is ours: the attributes come from the config table, not from a second env read.
  */
-export function buildResource(values: Values): Resource {
+export function buildResource(values: Values, extra: Readonly<Record<string, string | number | boolean>> = {}): Resource {
   const r = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const chosen = new Set(values.OTEL_NODE_RESOURCE_DETECTORS);
   const all = chosen.has('all') && !chosen.has('none');
@@ -20,7 +20,8 @@ export function buildResource(values: Values): Resource {
   // The spec's fallback is unknown_service:<executable name>; upstream uses process.argv0, which
   // can be a whole relative path.
   const fallback = r.resourceFromAttributes({ 'service.name': `unknown_service:${basename(process.execPath)}` });
-  let resource = r.defaultResource().merge(fallback).merge(r.detectResources({ detectors }));
+  // Distro and configurator attributes sit under the user's own (env) ones.
+  let resource = r.defaultResource().merge(fallback).merge(r.detectResources({ detectors })).merge(r.resourceFromAttributes(extra));
   if (want('env')) {
     const attrs: Record<string, string> = { ...values.OTEL_RESOURCE_ATTRIBUTES };
     if (values.OTEL_SERVICE_NAME !== undefined) attrs['service.name'] = values.OTEL_SERVICE_NAME;

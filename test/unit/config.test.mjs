@@ -70,10 +70,29 @@ test('a list keeps its valid entries and names the dropped ones', () => {
   assert.match(c.warnings[0], /^OTEL_PROPAGATORS="tracecontext,xray,baggage" has "xray", not one of .*; ignored; using "tracecontext,baggage"$/);
 });
 
-test('unknown instrumentation names are named in the warning', () => {
-  const c = parseConfig({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,expresss' });
-  assert.deepEqual(c.values.OTEL_NODE_ENABLED_INSTRUMENTATIONS, ['http']);
-  assert.match(c.warnings[0], /"expresss"/);
+test('unknown instrumentation names are named in one warning, checked against the catalog and plugins', async () => {
+  const { unknownInstrumentationNames } = await import('../../dist/start.js');
+  const { CATALOG } = await import('../../dist/catalog/catalog.generated.js');
+  const c = parseConfig({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,expresss,acme-db' });
+  assert.deepEqual(c.warnings, []);
+  const w = unknownInstrumentationNames(c.values, CATALOG);
+  assert.equal(w.length, 1);
+  assert.match(w[0], /^OTEL_NODE_ENABLED_INSTRUMENTATIONS has "expresss", "acme-db", which no built-in or plugin instrumentation is called; ignored$/);
+  assert.deepEqual(unknownInstrumentationNames(c.values, [...CATALOG, { name: 'acme-db' }, { name: 'expresss' }]), []);
+});
+
+test('distro defaults sit between the table defaults and the environment', () => {
+  const distro = { values: { OTEL_TRACES_SAMPLER: 'always_off', OTEL_SERVICE_NAME: 'from-distro', OTEL_BOGUS: 'x', OTEL_TRACES_SAMPLER_ARG: 'half' }, from: 'acme-distro@1.0.0' };
+  const c = parseConfig({ OTEL_SERVICE_NAME: 'from-env' }, {}, distro);
+  assert.equal(c.values.OTEL_TRACES_SAMPLER, 'always_off');
+  assert.equal(c.sources.OTEL_TRACES_SAMPLER, 'distro');
+  assert.equal(c.values.OTEL_SERVICE_NAME, 'from-env');
+  assert.equal(c.sources.OTEL_SERVICE_NAME, 'env');
+  assert.ok(c.warnings.includes('OTEL_TRACES_SAMPLER_ARG (default of distro acme-distro@1.0.0)="half" is not a number; leaving it unset'), c.warnings.join('\n'));
+  assert.ok(c.warnings.includes('distro acme-distro@1.0.0: default OTEL_BOGUS is not a variable otel-autoinstrument reads; ignored'));
+  const f = parseConfig({ OTEL_TRACES_SAMPLER: 'always_on' }, { OTEL_TRACES_SAMPLER: 'traceidratio' }, distro);
+  assert.equal(f.values.OTEL_TRACES_SAMPLER, 'traceidratio');
+  assert.equal(f.sources.OTEL_TRACES_SAMPLER, 'flag');
 });
 
 test('secrets never appear in warnings or in the effective-config dump', () => {
