@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
+import { CATALOG } from '../catalog/catalog.generated';
 import { parseConfig } from '../config/parse';
+import { loadPlugins } from '../plugins';
 import { TABLE } from '../config/table';
 import { has } from '../node-features';
 import { FLAGS } from './flags';
@@ -85,7 +87,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const nodeOptions = withHook(process.env.NODE_OPTIONS, supported ? '--import' : '--require', register, knownAs);
 
   if (opts.printConfig === true) {
-    process.stdout.write(printConfig(parseConfig(process.env, flagEnv), nodeOptions, command));
+    const pre = parseConfig(process.env, flagEnv);
+    const plugins = loadPlugins(pre.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
+    const d = plugins.distro;
+    const config = d ? parseConfig(process.env, flagEnv, { values: d.defaults, from: `${d.packageName}@${d.version}` }) : pre;
+    process.stdout.write(printConfig(config, plugins, nodeOptions, command));
     return 0;
   }
   const [cmd, ...args] = command;

@@ -1,12 +1,25 @@
 import { CATALOG } from '../catalog/catalog.generated';
 import { type Config, describeConfig } from '../config/parse';
 import { has } from '../node-features';
-import { selectInstrumentations } from '../start';
+import type { Plugins } from '../plugins';
+import { selectInstrumentations, unknownInstrumentationNames } from '../start';
 
-/** What --print-config shows: the effective config, the hook, and what would load when. */
-export function printConfig(config: Config, hook: string, command: readonly string[]): string {
+/** What --print-config shows: the effective config, the plugins, the hook, and what would load when. */
+export function printConfig(config: Config, plugins: Plugins, hook: string, command: readonly string[]): string {
   const lines = ['# effective configuration (source in parentheses; secrets redacted)', ...describeConfig(config)];
-  if (config.warnings.length > 0) lines.push('', '# warnings', ...config.warnings);
+  const known = [...CATALOG, ...plugins.instrumentations];
+  const warnings = [...config.warnings, ...plugins.warnings, ...unknownInstrumentationNames(config.values, known)];
+  if (warnings.length > 0) lines.push('', '# warnings', ...warnings);
+  const found = plugins.discovery.plugins;
+  lines.push('', `# plugins (${found.length}, from the dependencies of ${plugins.discovery.root ?? 'no package.json'})`);
+  for (const p of found) {
+    const parts = [
+      ...p.instrumentations.map((d) => `instrumentation ${d.name} (${d.modules.map((m) => `${m.name}@${m.versions.join('||')}`).join(', ')})`),
+      ...p.configurators.map((c) => `configurator ${c.name}`),
+      ...(p.distro ? [`distro ${p.distro.name}${plugins.distro === p.distro ? ' (active)' : ''}`] : []),
+    ];
+    lines.push(`${p.packageName}@${p.version}: ${parts.join(', ') || 'nothing usable'}`);
+  }
   lines.push('', '# module hooks', `NODE_OPTIONS gets: ${hook}`);
   lines.push(
     has('syncEsmHooks')
@@ -16,8 +29,8 @@ export function printConfig(config: Config, hook: string, command: readonly stri
         : `Node ${process.versions.node} is not supported (need >= 22.15): nothing would be instrumented`,
   );
   lines.push('CommonJS: require-in-the-middle, primed before the app loads');
-  const selected = selectInstrumentations(config.values, CATALOG);
-  lines.push('', `# instrumentations (${selected.length} of ${CATALOG.length}), each loaded on first use of its target`);
+  const selected = selectInstrumentations(config.values, known);
+  lines.push('', `# instrumentations (${selected.length} of ${known.length}), each loaded on first use of its target`);
   for (const d of selected) {
     const when = d.activation === 'module' ? [...d.modules.map((m) => m.name), ...d.globals.map((g) => `globalThis.${g}`)].join(', ') : `(${d.activation})`;
     lines.push(`${d.name.padEnd(18)} ${when}`);
