@@ -1,14 +1,13 @@
 import { CATALOG } from './catalog/catalog.generated';
 import type { InstrumentationDescriptor } from './catalog/types';
 import { type Config, type Env, parseConfig } from './config/parse';
-import type { Values } from './config/table';
 import { claimSingleton, skipReason } from './guard';
-import { installEsmHook, installGlobalTriggers, installResolveHook, primeRequireHook } from './hooks/install';
+import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
-import { createRequire } from 'node:module';
 import { loadPlugins, type Plugins } from './plugins';
+import { selectInstrumentations, unknownInstrumentationNames } from './selection';
 import { LazySdk } from './sdk/providers';
 import { installShutdown } from './shutdown';
 
@@ -46,51 +45,6 @@ function findPlugins(pre: Config, log: Logger): Plugins {
     log.warn(`plugin discovery failed (${errorText(err)}); continuing without plugins`);
     return NO_PLUGINS;
   }
-}
-
-/**
- * A plugin may bring its own copy of @opentelemetry/instrumentation, with its own
- * require-in-the-middle singleton, which must exist before the app's first require as ours does.
- */
-function primePluginCopies(selected: readonly InstrumentationDescriptor[], ours: string, log: Logger): void {
-  const seen = new Set([ours]);
-  for (const d of selected) {
-    if (d.entry === undefined) continue;
-    try {
-      const copy = createRequire(d.entry).resolve('@opentelemetry/instrumentation');
-      if (seen.has(copy)) continue;
-      seen.add(copy);
-      primeRequireHook(require(copy) as typeof import('@opentelemetry/instrumentation'));
-    } catch (err) {
-      log.debug(`instrumentation ${d.name} (${d.origin ?? ''}): no @opentelemetry/instrumentation to prime (${errorText(err)})`);
-    }
-  }
-}
-
-/** Names in the enable/disable lists that no instrumentation has, each in one warning. */
-export function unknownInstrumentationNames(values: Values, known: readonly InstrumentationDescriptor[]): string[] {
-  const names = new Set(known.map((d) => d.name));
-  const out: string[] = [];
-  for (const key of ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS'] as const) {
-    const bad = values[key].filter((n) => !names.has(n));
-    if (bad.length > 0) out.push(`${key} has ${bad.map((b) => `"${b}"`).join(', ')}, which no built-in or plugin instrumentation is called; ignored`);
-  }
-  return out;
-}
-
-/** Which catalog entries this process loads, given the config. */
-export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG): InstrumentationDescriptor[] {
-  const only = values.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
-  const off = new Set(values.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
-  const metricsOff = values.OTEL_METRICS_EXPORTER.every((e) => e === 'none');
-  return catalog.filter((d) => {
-    if (off.has(d.name)) return false;
-    if (d.metricsOnly && metricsOff) return false;
-    if (only.length > 0) return only.includes(d.name);
-    if (!d.enabledByDefault) return false;
-    if (d.activation === 'lambda') return values.AWS_LAMBDA_FUNCTION_NAME !== undefined;
-    return true;
-  });
 }
 
 /**
@@ -170,3 +124,5 @@ function startOnce(options: StartOptions): Handle {
   log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
   return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk.forceFlush() };
 }
+
+export { selectInstrumentations, unknownInstrumentationNames } from './selection';

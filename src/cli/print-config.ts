@@ -2,7 +2,7 @@ import { CATALOG } from '../catalog/catalog.generated';
 import { type Config, describeConfig } from '../config/parse';
 import { has } from '../node-features';
 import type { Plugins } from '../plugins';
-import { selectInstrumentations, unknownInstrumentationNames } from '../start';
+import { selectInstrumentations, unknownInstrumentationNames } from '../selection';
 
 /** What --print-config shows: the effective config, the plugins, the hook, and what would load when. */
 export function printConfig(config: Config, plugins: Plugins, hook: string, command: readonly string[]): string {

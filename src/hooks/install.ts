@@ -1,6 +1,7 @@
 import * as nodeModule from 'node:module';
 import { has } from '../node-features';
 import { errorText, type Logger } from '../log';
+import type { InstrumentationDescriptor } from '../catalog/types';
 import type { LazyInstrumentations } from './lazy-instrumentations';
 import { onFirstGlobalUse } from './global-trigger';
 
@@ -75,3 +76,23 @@ export function installGlobalTriggers(lazy: LazyInstrumentations): void {
     for (const g of d.globals) onFirstGlobalUse(g, () => lazy.activate(d, `globalThis.${g}`));
   }
 }
+
+/**
+ * A plugin may bring its own copy of @opentelemetry/instrumentation, with its own
+ * require-in-the-middle singleton, which must exist before the app's first require as ours does.
+ */
+export function primePluginCopies(selected: readonly InstrumentationDescriptor[], ours: string, log: Logger): void {
+  const seen = new Set([ours]);
+  for (const d of selected) {
+    if (d.entry === undefined) continue;
+    try {
+      const copy = nodeModule.createRequire(d.entry).resolve('@opentelemetry/instrumentation');
+      if (seen.has(copy)) continue;
+      seen.add(copy);
+      primeRequireHook(require(copy) as typeof import('@opentelemetry/instrumentation'));
+    } catch (err) {
+      log.debug(`instrumentation ${d.name} (${d.origin ?? ''}): no @opentelemetry/instrumentation to prime (${errorText(err)})`);
+    }
+  }
+}
+

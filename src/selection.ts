@@ -1,0 +1,30 @@
+import type { InstrumentationDescriptor } from './catalog/types';
+import { CATALOG } from './catalog/catalog.generated';
+import type { Values } from './config/table';
+
+/** Names in the enable/disable lists that no instrumentation has, each in one warning. */
+export function unknownInstrumentationNames(values: Values, known: readonly InstrumentationDescriptor[]): string[] {
+  const names = new Set(known.map((d) => d.name));
+  const out: string[] = [];
+  for (const key of ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS'] as const) {
+    const bad = values[key].filter((n) => !names.has(n));
+    if (bad.length > 0) out.push(`${key} has ${bad.map((b) => `"${b}"`).join(', ')}, which no built-in or plugin instrumentation is called; ignored`);
+  }
+  return out;
+}
+
+/** Which catalog entries this process loads, given the config. */
+export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG): InstrumentationDescriptor[] {
+  const only = values.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
+  const off = new Set(values.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
+  const metricsOff = values.OTEL_METRICS_EXPORTER.every((e) => e === 'none');
+  return catalog.filter((d) => {
+    if (off.has(d.name)) return false;
+    if (d.metricsOnly && metricsOff) return false;
+    if (only.length > 0) return only.includes(d.name);
+    if (!d.enabledByDefault) return false;
+    if (d.activation === 'lambda') return values.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+    return true;
+  });
+}
+
