@@ -14,6 +14,8 @@ const GROUPS = {
   resource: 'Resource',
   exporters: 'Exporters',
   otlp: 'OTLP exporter',
+  processors: 'Batching and intervals',
+  limits: 'Limits',
   sampling: 'Sampling',
   propagation: 'Propagation',
   instrumentations: 'Instrumentations',

@@ -16,6 +16,8 @@ const GROUP_TITLES: Record<string, string> = {
   resource: 'Resource:',
   exporters: 'Exporters:',
   otlp: 'OTLP exporter:',
+  processors: 'Batching and intervals:',
+  limits: 'Limits:',
   sampling: 'Sampling:',
   propagation: 'Propagation:',
   instrumentations: 'Instrumentations:',

@@ -41,11 +41,12 @@ export function stringVar(c: Common & { default?: string }): VarSpec<string | un
   });
 }
 
-export function enumVar<const A extends readonly string[]>(c: Common & { allowed: A; default: A[number] }): VarSpec<A[number]> {
+/** `inherits` names the variable whose value applies when this one is unset (per-signal variants). */
+export function enumVar<const A extends readonly string[]>(c: Common & { allowed: A; default: A[number]; inherits?: string }): VarSpec<A[number]> {
   return spec(c, {
     typeLabel: `one of ${c.allowed.join('|')}`,
     default: c.default,
-    defaultLabel: c.default,
+    defaultLabel: c.inherits ?? c.default,
     allowed: c.allowed,
     parse(raw) {
       const v = raw.trim().toLowerCase();

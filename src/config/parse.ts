@@ -54,7 +54,7 @@ export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults):
       sources[name] = source;
       if (r.note !== undefined) warnings.push(`${shownName}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
     } else {
-      const fallback = spec.defaultLabel === '' ? 'leaving it unset' : `using the default "${spec.defaultLabel}"`;
+      const fallback = spec.defaultLabel === '' ? 'leaving it unset' : spec.defaultLabel.startsWith('OTEL_') ? `using ${spec.defaultLabel}` : `using the default "${spec.defaultLabel}"`;
       warnings.push(`${shownName}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
     }
   }

@@ -5,6 +5,24 @@ const EXPORTERS = ['otlp', 'console', 'none'] as const;
 /** Package managers, their helpers and our own CLI: they inherit NODE_OPTIONS but are not the app. */
 const TOOLING_PROCESSES = ['npm', 'npx', 'npm-cli', 'npx-cli', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'node-gyp', 'otel-instrument'];
 
+const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+
+/** The per-signal OTLP variables; each wins over its OTEL_EXPORTER_OTLP_* counterpart. */
+function otlpSignalVars<const S extends 'TRACES' | 'METRICS' | 'LOGS'>(signal: S, what: string) {
+  const p = `OTEL_EXPORTER_OTLP_${signal}` as const;
+  return {
+    [`${p}_ENDPOINT`]: urlVar({ group: 'otlp', description: `Full URL for ${what}; used as is (no path appended). Wins over OTEL_EXPORTER_OTLP_ENDPOINT.` }),
+    [`${p}_PROTOCOL`]: enumVar({ group: 'otlp', allowed: PROTOCOLS, default: 'http/protobuf', inherits: 'OTEL_EXPORTER_OTLP_PROTOCOL', description: `OTLP transport for ${what}; wins over OTEL_EXPORTER_OTLP_PROTOCOL.` }),
+    [`${p}_HEADERS`]: keyValueVar({ group: 'otlp', sensitive: true, description: `Headers for ${what} exports, added over OTEL_EXPORTER_OTLP_HEADERS.` }),
+    [`${p}_TIMEOUT`]: numberVar({ group: 'otlp', min: 0, description: `Milliseconds a ${what} export may take; wins over OTEL_EXPORTER_OTLP_TIMEOUT.` }),
+    [`${p}_COMPRESSION`]: enumVar({ group: 'otlp', allowed: ['none', 'gzip'], default: 'none', inherits: 'OTEL_EXPORTER_OTLP_COMPRESSION', description: `Compression for ${what}; wins over OTEL_EXPORTER_OTLP_COMPRESSION.` }),
+  } as {
+    [K in `${typeof p}_ENDPOINT`]: VarSpec<string | undefined>;
+  } & { [K in `${typeof p}_PROTOCOL`]: VarSpec<(typeof PROTOCOLS)[number]> } & { [K in `${typeof p}_HEADERS`]: VarSpec<Readonly<Record<string, string>>> } & {
+    [K in `${typeof p}_TIMEOUT`]: VarSpec<number | undefined>;
+  } & { [K in `${typeof p}_COMPRESSION`]: VarSpec<'none' | 'gzip'> };
+}
+
 /**
  * Every environment variable otel-autoinstrument reads. Parser, docs/configuration.md
  * (scripts/gen-config-docs.mjs) and the redacted dump all come from this table; nothing
@@ -35,16 +53,44 @@ export const TABLE = {
     group: 'otlp',
     description: 'Base URL of the OTLP receiver: http://localhost:4318 for http/*, http://localhost:4317 for grpc. Signal paths (/v1/traces, ...) are appended for http/*.',
   }),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: urlVar({ group: 'otlp', description: 'Full URL for spans; used as is (no path appended). Wins over OTEL_EXPORTER_OTLP_ENDPOINT.' }),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: urlVar({ group: 'otlp', description: 'Full URL for metrics; used as is. Wins over OTEL_EXPORTER_OTLP_ENDPOINT.' }),
-  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: urlVar({ group: 'otlp', description: 'Full URL for logs; used as is. Wins over OTEL_EXPORTER_OTLP_ENDPOINT.' }),
   OTEL_EXPORTER_OTLP_PROTOCOL: enumVar({
     group: 'otlp',
-    allowed: ['http/protobuf', 'http/json', 'grpc'],
+    allowed: PROTOCOLS,
     default: 'http/protobuf',
     description: 'OTLP transport. The exporter package for the chosen protocol is loaded only when first used.',
   }),
   OTEL_EXPORTER_OTLP_HEADERS: keyValueVar({ group: 'otlp', sensitive: true, description: 'Headers sent with every OTLP export, key=value pairs, values percent-encoded.' }),
+  ...otlpSignalVars('TRACES', 'spans'),
+  ...otlpSignalVars('METRICS', 'metrics'),
+  ...otlpSignalVars('LOGS', 'log records'),
+  OTEL_EXPORTER_OTLP_TIMEOUT: numberVar({ group: 'otlp', default: 10000, min: 0, description: 'Milliseconds an OTLP export may take, retries included.' }),
+  OTEL_EXPORTER_OTLP_COMPRESSION: enumVar({ group: 'otlp', allowed: ['none', 'gzip'], default: 'none', description: 'Compression of OTLP request bodies.' }),
+  OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: enumVar({
+    group: 'otlp',
+    allowed: ['cumulative', 'delta', 'lowmemory'],
+    default: 'cumulative',
+    description: 'Aggregation temporality the OTLP metric exporter asks for.',
+  }),
+  OTEL_BSP_SCHEDULE_DELAY: numberVar({ group: 'processors', default: 5000, min: 0, description: 'Milliseconds between two exports of the batch span processor.' }),
+  OTEL_BSP_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one span export may take.' }),
+  OTEL_BSP_MAX_QUEUE_SIZE: numberVar({ group: 'processors', default: 2048, min: 1, description: 'Spans kept waiting for export; more are dropped.' }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: numberVar({ group: 'processors', default: 512, min: 1, description: 'Spans per export; at most OTEL_BSP_MAX_QUEUE_SIZE.' }),
+  OTEL_BLRP_SCHEDULE_DELAY: numberVar({ group: 'processors', default: 1000, min: 0, description: 'Milliseconds between two exports of the batch log record processor.' }),
+  OTEL_BLRP_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one log record export may take.' }),
+  OTEL_BLRP_MAX_QUEUE_SIZE: numberVar({ group: 'processors', default: 2048, min: 1, description: 'Log records kept waiting for export; more are dropped.' }),
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: numberVar({ group: 'processors', default: 512, min: 1, description: 'Log records per export; at most OTEL_BLRP_MAX_QUEUE_SIZE.' }),
+  OTEL_METRIC_EXPORT_INTERVAL: numberVar({ group: 'processors', default: 60000, min: 1, description: 'Milliseconds between two metric collections and exports.' }),
+  OTEL_METRIC_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one metric export may take.' }),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Longest attribute value (strings are truncated); unset = no limit.' }),
+  OTEL_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most attributes per span, event, link or log record.' }),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Longest span attribute value; wins over OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.' }),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Most attributes per span; wins over OTEL_ATTRIBUTE_COUNT_LIMIT (128).' }),
+  OTEL_SPAN_EVENT_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most events per span.' }),
+  OTEL_SPAN_LINK_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most links per span.' }),
+  OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most attributes per span event.' }),
+  OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most attributes per span link.' }),
+  OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Longest log record attribute value; wins over OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.' }),
+  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Most attributes per log record; wins over OTEL_ATTRIBUTE_COUNT_LIMIT (128).' }),
   OTEL_TRACES_SAMPLER: enumVar({
     group: 'sampling',
     allowed: ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'],

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { Config } from '../config/parse';
 import type { Values } from '../config/table';
 import { withSdkWarningsMuted } from '../diag';
 import type { Logger } from '../log';
@@ -26,20 +27,36 @@ const PACKAGES: Record<Signal, Record<Protocol, string>> = {
 };
 
 const EXPORT_CLASS: Record<Signal, string> = { traces: 'OTLPTraceExporter', metrics: 'OTLPMetricExporter', logs: 'OTLPLogExporter' };
-const SIGNAL_ENDPOINT = {
-  traces: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-  metrics: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
-  logs: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
-} as const;
+const SIGNAL_PREFIX = { traces: 'OTEL_EXPORTER_OTLP_TRACES', metrics: 'OTEL_EXPORTER_OTLP_METRICS', logs: 'OTEL_EXPORTER_OTLP_LOGS' } as const;
 
-/** The SDK environment spec: a signal endpoint is used as is; the base endpoint gets /v1/<signal> for http. */
-export function otlpUrl(values: Values, signal: Signal): string {
-  const specific = values[SIGNAL_ENDPOINT[signal]];
-  if (specific !== undefined) return specific;
-  const grpc = values.OTEL_EXPORTER_OTLP_PROTOCOL === 'grpc';
-  const base = values.OTEL_EXPORTER_OTLP_ENDPOINT ?? (grpc ? 'http://localhost:4317' : 'http://localhost:4318');
-  if (grpc) return base;
-  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
+export interface OtlpSettings {
+  readonly protocol: Protocol;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMillis: number;
+  readonly compression: 'none' | 'gzip';
+}
+
+/**
+ * The SDK environment spec's per-signal rule: a signal variable wins over the general one; a
+ * signal endpoint is used as is, the general one gets /v1/<signal> for http; signal headers are
+ * added over the general ones.
+ */
+export function otlpSettings(config: Config, signal: Signal): OtlpSettings {
+  const v = config.values;
+  const p = SIGNAL_PREFIX[signal];
+  const own = <K extends `${typeof p}_PROTOCOL` | `${typeof p}_COMPRESSION`>(k: K): boolean => config.sources[k] !== 'default';
+  const protocol = own(`${p}_PROTOCOL`) ? v[`${p}_PROTOCOL`] : v.OTEL_EXPORTER_OTLP_PROTOCOL;
+  const grpc = protocol === 'grpc';
+  const base = v.OTEL_EXPORTER_OTLP_ENDPOINT ?? (grpc ? 'http://localhost:4317' : 'http://localhost:4318');
+  const url = v[`${p}_ENDPOINT`] ?? (grpc ? base : `${base.replace(/\/+$/, '')}/v1/${signal}`);
+  return {
+    protocol,
+    url,
+    headers: { ...v.OTEL_EXPORTER_OTLP_HEADERS, ...v[`${p}_HEADERS`] },
+    timeoutMillis: v[`${p}_TIMEOUT`] ?? v.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10000,
+    compression: own(`${p}_COMPRESSION`) ? v[`${p}_COMPRESSION`] : v.OTEL_EXPORTER_OTLP_COMPRESSION,
+  };
 }
 
 interface GrpcMetadata {
@@ -48,30 +65,30 @@ interface GrpcMetadata {
 
 type ExporterCtor = new (options: Record<string, unknown>) => Exporter<unknown>;
 
-function loadOtlp(values: Values, signal: Signal): Exporter<unknown> {
-  const protocol = values.OTEL_EXPORTER_OTLP_PROTOCOL;
-  const pkg = PACKAGES[signal][protocol];
+function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>): Exporter<unknown> {
+  const pkg = PACKAGES[signal][s.protocol];
   const mod = require(pkg) as Record<string, unknown>;
   const Ctor = mod[EXPORT_CLASS[signal]] as ExporterCtor;
-  const options: Record<string, unknown> = { url: otlpUrl(values, signal) };
-  const headers = values.OTEL_EXPORTER_OTLP_HEADERS;
-  if (protocol === 'grpc') {
-    if (Object.keys(headers).length > 0) {
+  const options: Record<string, unknown> = { url: s.url, timeoutMillis: s.timeoutMillis, compression: s.compression, ...extra };
+  if (s.protocol === 'grpc') {
+    if (Object.keys(s.headers).length > 0) {
       // gRPC takes headers as Metadata from the exporter's own copy of @grpc/grpc-js.
       const grpc = createRequire(require.resolve(pkg))('@grpc/grpc-js') as { Metadata: new () => GrpcMetadata };
       const md = new grpc.Metadata();
-      for (const [k, v] of Object.entries(headers)) md.set(k, v);
+      for (const [k, val] of Object.entries(s.headers)) md.set(k, val);
       options.metadata = md;
     }
   } else {
-    options.headers = { ...headers };
+    options.headers = { ...s.headers };
   }
   return withSdkWarningsMuted(() => new Ctor(options));
 }
 
-export function otlpExporter<I>(values: Values, signal: Signal, log: Logger): LazyExporter<I> {
-  const label = `OTLP ${signal} exporter (${values.OTEL_EXPORTER_OTLP_PROTOCOL}, ${otlpUrl(values, signal)})`;
-  return new LazyExporter<I>(label, () => loadOtlp(values, signal) as Exporter<I>, log);
+/** `extra` goes to the exporter's constructor as is (the metric exporter's temporality). */
+export function otlpExporter<I>(config: Config, signal: Signal, log: Logger, extra: Record<string, unknown> = {}): LazyExporter<I> {
+  const s = otlpSettings(config, signal);
+  const label = `OTLP ${signal} exporter (${s.protocol}, ${s.url})`;
+  return new LazyExporter<I>(label, () => loadOtlp(s, signal, extra) as Exporter<I>, log);
 }
 
 /** Exporter names for a signal, without "none"; "none" beside others is dropped with a warning. */

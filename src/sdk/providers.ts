@@ -25,6 +25,20 @@ interface Flushable {
   shutdown(): Promise<void>;
 }
 
+type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
+
+/**
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, per the OTLP exporter spec: delta for
+ * counters and histograms (and, for "delta", observable counters and gauges), cumulative for the
+ * rest.
+ */
+function temporalitySelector(m: SdkMetrics, preference: Values['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE']) {
+  const { CUMULATIVE, DELTA } = m.AggregationTemporality;
+  const I = m.InstrumentType;
+  const delta = preference === 'delta' ? [I.COUNTER, I.OBSERVABLE_COUNTER, I.HISTOGRAM, I.GAUGE, I.OBSERVABLE_GAUGE] : preference === 'lowmemory' ? [I.COUNTER, I.HISTOGRAM] : [];
+  return (type: import('@opentelemetry/sdk-metrics').InstrumentType) => (delta.includes(type) ? DELTA : CUMULATIVE);
+}
+
 /** Builds on first call, remembers the result; a failed build is reported once and stays undefined. */
 function once<T>(what: string, log: Logger, build: () => T): () => T | undefined {
   let state: { v: T | undefined } | undefined;
@@ -87,16 +101,31 @@ export class LazySdk {
   private buildTracing(): TracerProvider & Flushable {
     const t = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const extras = this.extras();
-    const exporting = exporterNames(this.values, 'traces', this.log).map((name) =>
+    const v = this.values;
+    const batch = {
+      scheduledDelayMillis: v.OTEL_BSP_SCHEDULE_DELAY,
+      exportTimeoutMillis: v.OTEL_BSP_EXPORT_TIMEOUT,
+      maxQueueSize: v.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? 512, v.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048),
+    };
+    const exporting = exporterNames(v, 'traces', this.log).map((name) =>
       name === 'console'
         ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
-        : new t.BatchSpanProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-trace').ReadableSpan[]>(this.values, 'traces', this.log) }),
+        : new t.BatchSpanProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-trace').ReadableSpan[]>(this.config, 'traces', this.log), ...batch }),
     );
     const spanProcessors = [...extras.spanProcessors, ...exporting];
     const userSampler = this.config.sources.OTEL_TRACES_SAMPLER !== 'default';
-    const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(this.values);
+    const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(v);
+    const spanLimits = {
+      attributeValueLengthLimit: v.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? v.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? Infinity,
+      attributeCountLimit: v.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? v.OTEL_ATTRIBUTE_COUNT_LIMIT ?? 128,
+      eventCountLimit: v.OTEL_SPAN_EVENT_COUNT_LIMIT ?? 128,
+      linkCountLimit: v.OTEL_SPAN_LINK_COUNT_LIMIT ?? 128,
+      attributePerEventCountLimit: v.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT ?? 128,
+      attributePerLinkCountLimit: v.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT ?? 128,
+    };
     const resource = this.resource();
-    return new t.TracerProvider({ sampler, spanProcessors, ...(resource ? { resource } : {}) });
+    return new t.TracerProvider({ sampler, spanProcessors, spanLimits, ...(resource ? { resource } : {}) });
   }
 
   private buildMetrics(): (MeterProvider & Flushable) | undefined {
@@ -104,12 +133,14 @@ export class LazySdk {
     const extras = this.extras();
     if (names.length === 0 && extras.metricReaders.length === 0) return undefined;
     const m = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+    const timing = { exportIntervalMillis: this.values.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(this.values.OTEL_METRIC_EXPORT_TIMEOUT ?? 30000, this.values.OTEL_METRIC_EXPORT_INTERVAL ?? 60000) };
+    const temporality = temporalitySelector(m, this.values.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
     const exporting = names.map((name) => {
-      if (name === 'console') return new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter() });
-      const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.values, 'metrics', this.log);
-      // The OTLP default temporality; answered here so the reader does not load the exporter early.
-      const exporter = Object.assign(lazy, { selectAggregationTemporality: () => m.AggregationTemporality.CUMULATIVE });
-      return new m.PeriodicExportingMetricReader({ exporter });
+      if (name === 'console') return new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing });
+      const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.config, 'metrics', this.log);
+      // Answered here, so the reader does not load the exporter package early to ask it.
+      const exporter = Object.assign(lazy, { selectAggregationTemporality: temporality });
+      return new m.PeriodicExportingMetricReader({ exporter, ...timing });
     });
     const resource = this.resource();
     return new m.MeterProvider({ readers: [...exporting, ...extras.metricReaders], views: extras.views, ...(resource ? { resource } : {}) });
@@ -120,13 +151,24 @@ export class LazySdk {
     const extras = this.extras();
     if (names.length === 0 && extras.logRecordProcessors.length === 0) return undefined;
     const l = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
+    const v = this.values;
+    const batch = {
+      scheduledDelayMillis: v.OTEL_BLRP_SCHEDULE_DELAY,
+      exportTimeoutMillis: v.OTEL_BLRP_EXPORT_TIMEOUT,
+      maxQueueSize: v.OTEL_BLRP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(v.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE ?? 512, v.OTEL_BLRP_MAX_QUEUE_SIZE ?? 2048),
+    };
     const exporting = names.map((name) =>
       name === 'console'
         ? new l.SimpleLogRecordProcessor({ exporter: new l.ConsoleLogRecordExporter() })
-        : new l.BatchLogRecordProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-logs').ReadableLogRecord[]>(this.values, 'logs', this.log) }),
+        : new l.BatchLogRecordProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-logs').ReadableLogRecord[]>(this.config, 'logs', this.log), ...batch }),
     );
+    const logRecordLimits = {
+      attributeValueLengthLimit: v.OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? v.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? Infinity,
+      attributeCountLimit: v.OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT ?? v.OTEL_ATTRIBUTE_COUNT_LIMIT ?? 128,
+    };
     const resource = this.resource();
-    return new l.LoggerProvider({ processors: [...extras.logRecordProcessors, ...exporting], ...(resource ? { resource } : {}) });
+    return new l.LoggerProvider({ processors: [...extras.logRecordProcessors, ...exporting], logRecordLimits, ...(resource ? { resource } : {}) });
   }
 
   /** Installs the context manager and the lazy facades as the API's globals. */

@@ -6,6 +6,8 @@ export async function startReceiver() {
   const traces = [];
   const metrics = [];
   const logs = [];
+  /** Every request's transport, method, path and headers, as the receiver saw them. */
+  const requests = [];
   const server = new MockOtlpServer({
     logLevel: 'warn',
     services: ['http', 'grpc'],
@@ -16,6 +18,7 @@ export async function startReceiver() {
     onTrace: (t) => traces.push(normalizeTrace(t)),
     onMetrics: (m) => metrics.push(normalizeMetrics(m)),
     onLogs: (l) => logs.push(normalizeLogs(l)),
+    onRequest: (r) => requests.push(r),
   });
   await server.start();
   return {
@@ -24,6 +27,7 @@ export async function startReceiver() {
     traces,
     metrics,
     logs,
+    requests,
     /** Every span received so far, each with its resource attributes beside it. */
     spans() {
       const out = [];
@@ -43,6 +47,7 @@ export async function startReceiver() {
       traces.length = 0;
       metrics.length = 0;
       logs.length = 0;
+      requests.length = 0;
     },
     close: () => server.close(),
   };

@@ -113,3 +113,43 @@ test('every variable has a description, a group, and a name in our namespace or 
     if (!spec.standard && name.startsWith('OTEL_')) assert.match(name, /^OTEL_NODE_/, `${name} is ours, so it must be OTEL_NODE_*`);
   }
 });
+
+test('every variable: blank is unset, and a nonsense value is either accepted as text or refused with one warning naming it', () => {
+  const nonsense = '%%nonsense, =%%';
+  for (const [name, spec] of Object.entries(TABLE)) {
+    const blank = parseConfig({ [name]: '   ' });
+    assert.deepEqual(blank.warnings, [], name);
+    assert.deepEqual(blank.values[name], spec.default, name);
+    const c = parseConfig({ [name]: nonsense });
+    if (c.sources[name] === 'env' && c.warnings.length === 0) continue; // free text (names, lists)
+    assert.equal(c.warnings.filter((w) => w.startsWith(`${name}=`)).length, 1, `${name}: ${c.warnings.join(' | ')}`);
+    if (spec.sensitive) assert.ok(!c.warnings.join('').includes('nonsense'), `${name} leaked its value`);
+  }
+});
+
+test('numbers: out of range and non-numeric values are refused, valid ones kept', () => {
+  const c = parseConfig({ OTEL_BSP_MAX_QUEUE_SIZE: '0', OTEL_BSP_SCHEDULE_DELAY: '250', OTEL_METRIC_EXPORT_INTERVAL: '1e3', OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' });
+  assert.equal(c.values.OTEL_BSP_MAX_QUEUE_SIZE, 2048);
+  assert.equal(c.values.OTEL_BSP_SCHEDULE_DELAY, 250);
+  assert.equal(c.values.OTEL_METRIC_EXPORT_INTERVAL, 1000);
+  assert.equal(c.values.OTEL_EXPORTER_OTLP_TIMEOUT, 10000);
+  assert.equal(c.warnings.length, 2);
+});
+
+test('per-signal OTLP settings win over the general ones; headers are merged', async () => {
+  const { otlpSettings } = await import('../../dist/sdk/exporters.js');
+  const general = parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2', OTEL_EXPORTER_OTLP_TIMEOUT: '5000' });
+  assert.deepEqual(otlpSettings(general, 'traces'), { protocol: 'http/protobuf', url: 'http://collector:4318/v1/traces', headers: { a: '1', b: '2' }, timeoutMillis: 5000, compression: 'none' });
+  const signal = parseConfig({
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2',
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/custom',
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'b=3',
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '100',
+    OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'gzip',
+  });
+  assert.deepEqual(otlpSettings(signal, 'metrics'), { protocol: 'grpc', url: 'http://m:9/custom', headers: { a: '1', b: '3' }, timeoutMillis: 100, compression: 'gzip' });
+  assert.deepEqual(otlpSettings(signal, 'logs'), { protocol: 'http/json', url: 'http://localhost:4318/v1/logs', headers: { a: '1', b: '2' }, timeoutMillis: 10000, compression: 'none' });
+  assert.equal(otlpSettings(parseConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), 'traces').url, 'http://localhost:4317');
+});

@@ -1,0 +1,118 @@
+// Settings from the SDK environment spec, proven on the wire: each changes what the receiver gets.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startReceiver, waitFor } from '../helpers/otlp.mjs';
+import { REGISTER, runNode } from '../helpers/run.mjs';
+
+let receiver;
+before(async () => {
+  receiver = await startReceiver();
+});
+after(() => receiver.close());
+
+let n = 0;
+const service = (tag) => `config-${tag}-${n++}`;
+const spansOf = (svc) => receiver.spans().filter((s) => s.resource['service.name'] === svc);
+const DEAD = 'http://127.0.0.1:9';
+
+test('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT truncates attribute values', async () => {
+  const svc = service('limit');
+  const res = await runNode(REGISTER.require, 'http-app.cjs', { env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '3' } });
+  assert.equal(res.code, 0, res.stderr);
+  await waitFor(() => spansOf(svc).length >= 2);
+  const server = spansOf(svc).find((s) => s.kind === 'SPAN_KIND_SERVER');
+  assert.equal(server.attributes['url.path'], '/he');
+});
+
+test('OTEL_ATTRIBUTE_COUNT_LIMIT caps attributes per span', async () => {
+  const svc = service('count');
+  const res = await runNode(REGISTER.require, 'http-app.cjs', { env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_ATTRIBUTE_COUNT_LIMIT: '2' } });
+  assert.equal(res.code, 0, res.stderr);
+  await waitFor(() => spansOf(svc).length >= 2);
+  for (const s of spansOf(svc)) assert.ok(Object.keys(s.attributes).length <= 2, JSON.stringify(s.attributes));
+});
+
+test('per-signal endpoint and protocol win over the general ones', async () => {
+  const svc = service('signal');
+  const res = await runNode(REGISTER.import, 'http-app.cjs', {
+    env: {
+      OTEL_SERVICE_NAME: svc,
+      OTEL_EXPORTER_OTLP_ENDPOINT: DEAD,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.httpUrl}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_METRICS_EXPORTER: 'none',
+    },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.ok(await waitFor(() => spansOf(svc).length >= 2));
+  assert.ok(receiver.requests.some((r) => r.transport === 'http' && r.path === '/v1/traces' && r.headers['content-type'] === 'application/json'));
+});
+
+test('OTEL_EXPORTER_OTLP_HEADERS and the per-signal headers arrive at the receiver, signal ones on top', async () => {
+  const svc = service('headers');
+  const res = await runNode(REGISTER.require, 'http-app.cjs', {
+    env: {
+      OTEL_SERVICE_NAME: svc,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=general,x-team=core',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=traces',
+    },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  await waitFor(() => spansOf(svc).length >= 2);
+  const traces = receiver.requests.filter((r) => r.path === '/v1/traces' && r.headers['x-team'] === 'core');
+  assert.ok(traces.length > 0);
+  assert.ok(traces.every((r) => r.headers['x-tenant'] === 'traces'));
+  const metrics = await waitFor(() => receiver.requests.filter((r) => r.path === '/v1/metrics' && r.headers['x-team'] === 'core').length > 0 && receiver.requests.filter((r) => r.path === '/v1/metrics' && r.headers['x-team'] === 'core'));
+  assert.ok(metrics && metrics.every((r) => r.headers['x-tenant'] === 'general'));
+});
+
+test('OTEL_BSP_SCHEDULE_DELAY: spans arrive while the process still runs (the default waits 5 s)', async () => {
+  const svc = service('bsp');
+  let seenWhileRunning = false;
+  const res = await runNode(REGISTER.require, 'server-app.cjs', {
+    env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_BSP_SCHEDULE_DELAY: '100' },
+    onStdout: (out, child) => {
+      if (!out.includes('ready') || child.polling) return;
+      child.polling = true;
+      waitFor(() => spansOf(svc).length >= 2, 3000).then((ok) => {
+        seenWhileRunning = Boolean(ok);
+        child.kill('SIGTERM');
+      });
+    },
+  });
+  assert.equal(res.signal, 'SIGTERM');
+  assert.ok(seenWhileRunning, 'spans exported on the 100 ms schedule, before the shutdown flush');
+});
+
+test('OTEL_METRIC_EXPORT_INTERVAL: metrics are exported periodically, not only at exit', async () => {
+  const svc = service('interval');
+  const script = "const h=require('node:http');const s=h.createServer((q,r)=>r.end('x')).listen(0,'127.0.0.1',()=>h.get('http://127.0.0.1:'+s.address().port,(r)=>{r.resume();setTimeout(()=>s.close(),1200)}))";
+  const res = await runNode(REGISTER.require, '-e', { args: [script], env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRIC_EXPORT_INTERVAL: '200', OTEL_TRACES_EXPORTER: 'none' } });
+  assert.equal(res.code, 0, res.stderr);
+  const exportsOf = () => receiver.metrics.filter((m) => m.resourceMetrics?.some((rm) => rm.resource?.attributes?.['service.name'] === svc)).length;
+  await waitFor(() => exportsOf() >= 3);
+  assert.ok(exportsOf() >= 3, `only ${exportsOf()} metric exports in 1.2 s at a 200 ms interval`);
+});
+
+for (const [preference, expected] of [['delta', 1], [undefined, 2]]) {
+  // OTLP's AggregationTemporality: 1 = DELTA, 2 = CUMULATIVE (the default).
+  test(`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${preference ?? '(unset)'}: histograms are sent with temporality ${expected}`, async () => {
+    const svc = service('temporality');
+    const env = { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_TRACES_EXPORTER: 'none' };
+    if (preference) env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE = preference;
+    const res = await runNode(REGISTER.require, 'http-app.cjs', { env });
+    assert.equal(res.code, 0, res.stderr);
+    const find = () => {
+      for (const m of receiver.metrics)
+        for (const rm of m.resourceMetrics ?? [])
+          if (rm.resource?.attributes?.['service.name'] === svc)
+            for (const sm of rm.scopeMetrics ?? []) for (const x of sm.metrics ?? []) if (x.name === 'http.server.request.duration') return x;
+      return undefined;
+    };
+    const metric = await waitFor(find);
+    assert.ok(metric, 'http.server.request.duration received');
+    assert.equal(metric.histogram.aggregationTemporality, expected);
+  });
+}
