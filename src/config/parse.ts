@@ -58,6 +58,7 @@ export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults):
       warnings.push(`${shownName}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
     }
   }
+  warnings.push(...typoWarnings(env));
   if (distro) {
     for (const k of Object.keys(distro.values)) if (!(VAR_NAMES as string[]).includes(k)) warnings.push(`distro ${distro.from}: default ${k} is not a variable otel-autoinstrument reads; ignored`);
   }
@@ -70,4 +71,40 @@ export function describeConfig(config: Config): string[] {
     const spec: VarSpec<unknown> = TABLE[name];
     return `${name}=${shown(spec, config.values[name])} (${config.sources[name]})`;
   });
+}
+
+/** Edit distance, for "did you mean": names are short, so the plain O(n*m) table is fine. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/**
+ * An OTEL_* variable we do not read but that is one or two edits from one we do is almost
+ * certainly a typo (OTEL_SERVICE_NAM, OTEL_TRACE_EXPORTER). Others are left alone: other tools
+ * read OTEL_* variables of their own.
+ */
+export function typoWarnings(env: Env): string[] {
+  const known = new Set<string>(VAR_NAMES);
+  const out: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (!key.startsWith('OTEL_') || known.has(key)) continue;
+    let best: string | undefined;
+    let bestD = 3;
+    for (const name of VAR_NAMES) {
+      if (Math.abs(name.length - key.length) >= bestD) continue;
+      const d = distance(key, name);
+      if (d < bestD) {
+        bestD = d;
+        best = name;
+      }
+    }
+    if (best !== undefined) out.push(`${key} is not a variable otel-autoinstrument reads; did you mean ${best}?`);
+  }
+  return out;
 }

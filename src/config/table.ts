@@ -41,14 +41,23 @@ export const TABLE = {
   OTEL_NODE_RESOURCE_DETECTORS: listVar({
     group: 'resource',
     standard: false,
-    allowed: ['all', 'none', 'env', 'host', 'os', 'process', 'serviceinstance'],
+    allowed: ['all', 'none', 'env', 'host', 'os', 'process', 'serviceinstance', 'container'],
     default: ['all'],
     description:
-      'Local resource detectors to run ("all" = env, host, os, process, serviceinstance). Cloud detectors (aws, gcp, azure, alibaba) are never run: they probe metadata addresses off the machine.',
+      'Local resource detectors to run ("all" = env, host, os, process, serviceinstance, container). Cloud detectors (aws, gcp, azure, alibaba) are never run: they probe metadata addresses off the machine.',
   }),
-  OTEL_TRACES_EXPORTER: listVar({ group: 'exporters', allowed: EXPORTERS, default: ['otlp'], description: 'Span exporters; "none" turns tracing export off.' }),
-  OTEL_METRICS_EXPORTER: listVar({ group: 'exporters', allowed: EXPORTERS, default: ['otlp'], description: 'Metric exporters; "none" turns metrics off.' }),
+  OTEL_TRACES_EXPORTER: listVar({ group: 'exporters', allowed: [...EXPORTERS, 'zipkin'], default: ['otlp'], description: 'Span exporters; "none" turns tracing export off.' }),
+  OTEL_METRICS_EXPORTER: listVar({
+    group: 'exporters',
+    allowed: [...EXPORTERS, 'prometheus'],
+    default: ['otlp'],
+    description: 'Metric exporters; "prometheus" serves a scrape endpoint; "none" turns metrics off.',
+  }),
   OTEL_LOGS_EXPORTER: listVar({ group: 'exporters', allowed: EXPORTERS, default: ['otlp'], description: 'Log record exporters; "none" turns logs off.' }),
+  OTEL_EXPORTER_PROMETHEUS_HOST: stringVar({ group: 'exporters', default: 'localhost', description: 'Address the Prometheus scrape endpoint listens on.' }),
+  OTEL_EXPORTER_PROMETHEUS_PORT: numberVar({ group: 'exporters', default: 9464, min: 0, max: 65535, description: 'Port of the Prometheus scrape endpoint (path /metrics).' }),
+  OTEL_EXPORTER_ZIPKIN_ENDPOINT: urlVar({ group: 'exporters', default: 'http://localhost:9411/api/v2/spans', description: 'Zipkin collector URL for the zipkin span exporter.' }),
+  OTEL_EXPORTER_ZIPKIN_TIMEOUT: numberVar({ group: 'exporters', default: 10000, min: 0, description: 'Milliseconds a Zipkin export may take.' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: urlVar({
     group: 'otlp',
     description: 'Base URL of the OTLP receiver: http://localhost:4318 for http/*, http://localhost:4317 for grpc. Signal paths (/v1/traces, ...) are appended for http/*.',

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Config } from '../config/parse';
 import type { Values } from '../config/table';
 import { withSdkWarningsMuted } from '../diag';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import { type Exporter, LazyExporter } from './lazy-exporter';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
@@ -98,4 +98,35 @@ export function exporterNames(values: Values, signal: Signal, log: Logger): stri
   const rest = list.filter((n) => n !== 'none');
   if (rest.length > 0 && rest.length !== list.length) log.warn(`${name}="${list.join(',')}" mixes "none" with exporters; using "${rest.join(',')}"`);
   return rest;
+}
+
+export function zipkinExporter<I>(v: Values, log: Logger): LazyExporter<I> {
+  const url = v.OTEL_EXPORTER_ZIPKIN_ENDPOINT ?? 'http://localhost:9411/api/v2/spans';
+  return new LazyExporter<I>(
+    `Zipkin exporter (${url})`,
+    () => {
+      const z = require('@opentelemetry/exporter-zipkin') as typeof import('@opentelemetry/exporter-zipkin');
+      return withSdkWarningsMuted(() => new z.ZipkinExporter({ url })) as unknown as Exporter<I>;
+    },
+    log,
+  );
+}
+
+/**
+ * The Prometheus exporter is a reader with its own (unref'd) HTTP server, started when the
+ * metrics SDK is built. A port in use is one warning; the app and the other exporters go on.
+ */
+export function prometheusReader(v: Values, log: Logger): import('@opentelemetry/sdk-metrics').IMetricReader[] {
+  const host = v.OTEL_EXPORTER_PROMETHEUS_HOST ?? 'localhost';
+  const port = v.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464;
+  try {
+    const p = require('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus');
+    const reader = new p.PrometheusExporter({ host, port }, (err) => {
+      if (err) log.warn(`Prometheus exporter could not listen on ${host}:${port} (${errorText(err)}); metrics are not served there`);
+    });
+    return [reader];
+  } catch (err) {
+    log.warn(`Prometheus exporter could not be created (${errorText(err)}); metrics are not served`);
+    return [];
+  }
 }

@@ -2,7 +2,7 @@ import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
-import { exporterNames, otlpExporter } from './exporters';
+import { exporterNames, otlpExporter, prometheusReader, zipkinExporter } from './exporters';
 import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
 import { buildSampler } from './sampler';
@@ -108,10 +108,11 @@ export class LazySdk {
       maxQueueSize: v.OTEL_BSP_MAX_QUEUE_SIZE,
       maxExportBatchSize: Math.min(v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? 512, v.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048),
     };
+    type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
     const exporting = exporterNames(v, 'traces', this.log).map((name) =>
       name === 'console'
         ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
-        : new t.BatchSpanProcessor({ exporter: otlpExporter<import('@opentelemetry/sdk-trace').ReadableSpan[]>(this.config, 'traces', this.log), ...batch }),
+        : new t.BatchSpanProcessor({ exporter: name === 'zipkin' ? zipkinExporter<Spans>(v, this.log) : otlpExporter<Spans>(this.config, 'traces', this.log), ...batch }),
     );
     const spanProcessors = [...extras.spanProcessors, ...exporting];
     const userSampler = this.config.sources.OTEL_TRACES_SAMPLER !== 'default';
@@ -135,12 +136,13 @@ export class LazySdk {
     const m = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
     const timing = { exportIntervalMillis: this.values.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(this.values.OTEL_METRIC_EXPORT_TIMEOUT ?? 30000, this.values.OTEL_METRIC_EXPORT_INTERVAL ?? 60000) };
     const temporality = temporalitySelector(m, this.values.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
-    const exporting = names.map((name) => {
-      if (name === 'console') return new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing });
+    const exporting = names.flatMap((name): import('@opentelemetry/sdk-metrics').IMetricReader[] => {
+      if (name === 'prometheus') return prometheusReader(this.values, this.log);
+      if (name === 'console') return [new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing })];
       const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.config, 'metrics', this.log);
       // Answered here, so the reader does not load the exporter package early to ask it.
       const exporter = Object.assign(lazy, { selectAggregationTemporality: temporality });
-      return new m.PeriodicExportingMetricReader({ exporter, ...timing });
+      return [new m.PeriodicExportingMetricReader({ exporter, ...timing })];
     });
     const resource = this.resource();
     return new m.MeterProvider({ readers: [...exporting, ...extras.metricReaders], views: extras.views, ...(resource ? { resource } : {}) });

@@ -17,6 +17,8 @@ export function buildResource(values: Values, extra: Readonly<Record<string, str
   if (want('os')) detectors.push(r.osDetector);
   if (want('process')) detectors.push(r.processDetector);
   if (want('serviceinstance')) detectors.push(r.serviceInstanceIdDetector);
+  // Reads /proc/self/cgroup and /proc/self/mountinfo only.
+  if (want('container')) detectors.push((require('@opentelemetry/resource-detector-container') as typeof import('@opentelemetry/resource-detector-container')).containerDetector);
   // The spec's fallback is unknown_service:<executable name>; upstream uses process.argv0, which
   // can be a whole relative path.
   const fallback = r.resourceFromAttributes({ 'service.name': `unknown_service:${basename(process.execPath)}` });

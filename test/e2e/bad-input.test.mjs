@@ -12,7 +12,7 @@ before(async () => {
 after(() => receiver.close());
 
 const CASES = [
-  { env: { OTEL_TRACES_EXPORTER: 'jaeger' }, warn: /^otel-autoinstrument: warning: OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none; using the default "otlp"$/, exported: true },
+  { env: { OTEL_TRACES_EXPORTER: 'jaeger' }, warn: /^otel-autoinstrument: warning: OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none, zipkin; using the default "otlp"$/, exported: true },
   { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, warn: /^otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an absolute URL; leaving it unset$/, exported: false },
   { env: { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'lots' }, warn: /^otel-autoinstrument: warning: OTEL_TRACES_SAMPLER_ARG="lots" is not a number; leaving it unset$/, exported: true },
   { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' }, warn: /^otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_PROTOCOL="http\/xml" is not one of http\/protobuf, http\/json, grpc; using the default "http\/protobuf"$/, exported: true },

@@ -137,7 +137,7 @@ test('--print-config: sources, redacted secrets, the hook and the lazy instrumen
   assert.match(res.stdout, /^OTEL_EXPORTER_OTLP_HEADERS=\[REDACTED\] \(flag\)$/m);
   assert.match(res.stdout, /^OTEL_SERVICE_NAME=svc-env \(env\)$/m);
   assert.match(res.stdout, /^OTEL_TRACES_SAMPLER=parentbased_always_on \(default\)$/m);
-  assert.match(res.stdout, /^OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none; using the default "otlp"$/m);
+  assert.match(res.stdout, /^OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none, zipkin; using the default "otlp"$/m);
   assert.match(res.stdout, /^NODE_OPTIONS gets: --import .*register\/index\.mjs$/m);
   assert.match(res.stdout, /^express +express$/m);
   assert.match(res.stdout, /^# would run: node http-app\.cjs$/m);
@@ -147,5 +147,5 @@ test('--help lists the options grouped, with defaults', async () => {
   const res = await cli(['--help']);
   assert.equal(res.code, 0);
   assert.match(res.stdout, /^Exporters:$/m);
-  assert.match(res.stdout, /--traces-exporter <value> +OTEL_TRACES_EXPORTER: list of otlp\|console\|none \(default: otlp\)/);
+  assert.match(res.stdout, /--traces-exporter <value> +OTEL_TRACES_EXPORTER: list of otlp\|console\|none\|zipkin \(default: otlp\)/);
 });

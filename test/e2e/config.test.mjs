@@ -116,3 +116,66 @@ for (const [preference, expected] of [['delta', 1], [undefined, 2]]) {
     assert.equal(metric.histogram.aggregationTemporality, expected);
   });
 }
+
+/** A free port on 127.0.0.1, for servers the app under test opens itself. */
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('OTEL_METRICS_EXPORTER=prometheus serves the metrics on OTEL_EXPORTER_PROMETHEUS_HOST:PORT', async () => {
+  const port = await freePort();
+  let scraped = '';
+  const res = await runNode(REGISTER.require, 'server-app.cjs', {
+    env: { OTEL_SERVICE_NAME: service('prom'), OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(port), OTEL_TRACES_EXPORTER: 'none' },
+    onStdout: (out, child) => {
+      if (!out.includes('ready') || child.scraping) return;
+      child.scraping = true;
+      (async () => {
+        const end = Date.now() + 5000;
+        while (Date.now() < end && !scraped.includes('http_server_request_duration')) {
+          try {
+            scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        child.kill('SIGTERM');
+      })();
+    },
+  });
+  assert.equal(res.signal, 'SIGTERM', res.stderr);
+  assert.match(scraped, /^http_server_request_duration_count\{.*\} 1$/m);
+});
+
+test('OTEL_TRACES_EXPORTER=zipkin posts Zipkin v2 JSON to OTEL_EXPORTER_ZIPKIN_ENDPOINT', async () => {
+  const { createServer } = await import('node:http');
+  const bodies = [];
+  const sink = createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', () => {
+      bodies.push({ path: req.url, body: b });
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  try {
+    const res = await runNode(REGISTER.require, 'http-app.cjs', {
+      env: { OTEL_SERVICE_NAME: 'zipkin-svc', OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: `http://127.0.0.1:${sink.address().port}/api/v2/spans`, OTEL_METRICS_EXPORTER: 'none' },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    const spans = await waitFor(() => bodies.length > 0 && bodies.flatMap((b) => JSON.parse(b.body)));
+    assert.ok(spans, 'the Zipkin sink got a request');
+    assert.equal(bodies[0].path, '/api/v2/spans');
+    assert.deepEqual(spans.map((s) => s.kind).sort(), ['CLIENT', 'SERVER']);
+    assert.ok(spans.every((s) => s.localEndpoint.serviceName === 'zipkin-svc'));
+  } finally {
+    sink.close();
+  }
+});

@@ -46,7 +46,7 @@ test('valid values are parsed and their source is env', () => {
 
 test('a bad value gives one warning naming the variable, the value and what is used instead', () => {
   const cases = [
-    ['OTEL_TRACES_EXPORTER', 'jaeger', /^OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none; using the default "otlp"$/],
+    ['OTEL_TRACES_EXPORTER', 'jaeger', /^OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none, zipkin; using the default "otlp"$/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', /^OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318" has scheme "localhost:", not http: or https:; leaving it unset$/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http//x', /^OTEL_EXPORTER_OTLP_ENDPOINT="http\/\/x" is not an absolute URL; leaving it unset$/],
     ['OTEL_TRACES_SAMPLER_ARG', 'half', /^OTEL_TRACES_SAMPLER_ARG="half" is not a number; leaving it unset$/],
@@ -152,4 +152,12 @@ test('per-signal OTLP settings win over the general ones; headers are merged', a
   assert.deepEqual(otlpSettings(signal, 'metrics'), { protocol: 'grpc', url: 'http://m:9/custom', headers: { a: '1', b: '3' }, timeoutMillis: 100, compression: 'gzip' });
   assert.deepEqual(otlpSettings(signal, 'logs'), { protocol: 'http/json', url: 'http://localhost:4318/v1/logs', headers: { a: '1', b: '2' }, timeoutMillis: 10000, compression: 'none' });
   assert.equal(otlpSettings(parseConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), 'traces').url, 'http://localhost:4317');
+});
+
+test('a likely typo of a variable we read gets a "did you mean"; other OTEL_* variables are left alone', () => {
+  const c = parseConfig({ OTEL_SERVICE_NAM: 'shop', OTEL_TRACE_EXPORTER: 'console', OTEL_PYTHON_LOG_CORRELATION: 'true', OTEL_SERVICE_NAME: 'ok' });
+  assert.deepEqual(c.warnings, [
+    'OTEL_SERVICE_NAM is not a variable otel-autoinstrument reads; did you mean OTEL_SERVICE_NAME?',
+    'OTEL_TRACE_EXPORTER is not a variable otel-autoinstrument reads; did you mean OTEL_TRACES_EXPORTER?',
+  ]);
 });
