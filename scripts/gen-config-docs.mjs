@@ -56,6 +56,20 @@ export function generate() {
     out.push(`| \`${d.name}\` | \`${d.package}\` | ${when} | ${d.enabledByDefault ? 'yes' : 'no'} |`);
   }
   out.push('');
+  const { optionVariable } = createRequire(import.meta.url)(join(root, 'dist/config/instrumentation-options.js'));
+  out.push(
+    '## Per-instrumentation options',
+    '',
+    'Every boolean, number, string and string-list option of an instrumentation\'s config can be set without code by one rule:',
+    '`OTEL_NODE_INSTRUMENTATION_<NAME>_<OPTION>`, both parts in SCREAMING_SNAKE_CASE (`socket.io` is `SOCKET_IO`, `enhancedDatabaseReporting` is `ENHANCED_DATABASE_REPORTING`).',
+    'Booleans are `true`/`false`, lists are comma-separated. An unknown instrumentation or option, or a value of the wrong type, gets one warning and the instrumentation keeps its default.',
+    'The options below are read from each instrumentation\'s own config type when the catalog is generated; see each package\'s README for what they do.',
+    '',
+    '| Instrumentation | Variable | Type |',
+    '| --- | --- | --- |',
+  );
+  for (const d of CATALOG) for (const o of d.options ?? []) out.push(`| \`${d.name}\` | \`${optionVariable(d.name, o.name)}\` | ${o.type} |`);
+  out.push('');
   return out.join('\n');
 }
 

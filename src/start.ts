@@ -1,5 +1,6 @@
 import { CATALOG } from './catalog/catalog.generated';
 import type { InstrumentationDescriptor } from './catalog/types';
+import { instrumentationOptions } from './config/instrumentation-options';
 import { type Config, type Env, parseConfig } from './config/parse';
 import { claimSingleton, skipReason } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
@@ -87,6 +88,8 @@ function startOnce(options: StartOptions): Handle {
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const selected = selectInstrumentations(v, known);
+  const instrumentationConfig = instrumentationOptions(env, known);
+  for (const w of instrumentationConfig.warnings) log.warn(w);
 
   // Instrumentations and their @opentelemetry/instrumentation are resolved where
   // auto-instrumentations-node can see them, which also holds under pnpm's strict layout.
@@ -102,11 +105,8 @@ function startOnce(options: StartOptions): Handle {
   sdk.registerGlobals(api);
   sdk.warmUp(WARM_UP_MS);
 
-  const lazy = new LazyInstrumentations(selected, log, from, {
-    tracer: () => api.trace.getTracerProvider(),
-    meter: () => api.metrics.getMeterProvider(),
-    logger: () => api.logs.getLoggerProvider(),
-  });
+  const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
+  const lazy = new LazyInstrumentations(selected, log, from, providers, instrumentationConfig.byName);
   installEsmHook(lazy.targetNames(), from, log);
   installResolveHook(lazy, log);
   installGlobalTriggers(lazy);

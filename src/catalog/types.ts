@@ -12,7 +12,14 @@ export interface TargetModule {
  */
 export type Activation = 'module' | 'startup' | 'lambda';
 
-/** The shape shared by the built-in catalog and (later) plugins' "otel" fields. */
+/** A scalar or list option of an instrumentation's config, settable from the environment. */
+export interface InstrumentationOption {
+  /** The config key, e.g. "enhancedDatabaseReporting". */
+  readonly name: string;
+  readonly type: 'boolean' | 'number' | 'string' | 'list';
+}
+
+/** The shape shared by the built-in catalog and plugins' "otel" fields. */
 export interface InstrumentationDescriptor {
   /** Short name used by OTEL_NODE_ENABLED_INSTRUMENTATIONS, e.g. "pg". */
   readonly name: string;
@@ -26,6 +33,8 @@ export interface InstrumentationDescriptor {
   readonly enabledByDefault: boolean;
   /** Records metrics and nothing else: pointless when no metrics exporter is set. */
   readonly metricsOnly: boolean;
+  /** Options settable through OTEL_NODE_INSTRUMENTATION_<NAME>_<OPTION> (docs/configuration.md). */
+  readonly options?: readonly InstrumentationOption[];
   /** Plugins only: the absolute path of the module to load instead of `package`. */
   readonly entry?: string;
   /** Plugins only: the package that declared it, as name@version, for messages. */

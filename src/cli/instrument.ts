@@ -93,7 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const plugins = loadPlugins(pre.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
     const d = plugins.distro;
     const config = d ? parseConfig(process.env, flagEnv, { values: d.defaults, from: `${d.packageName}@${d.version}` }) : pre;
-    process.stdout.write(printConfig(config, plugins, nodeOptions, command));
+    process.stdout.write(printConfig(config, plugins, process.env, nodeOptions, command));
     return 0;
   }
   const [cmd, ...args] = command;

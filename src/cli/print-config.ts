@@ -1,14 +1,17 @@
 import { CATALOG } from '../catalog/catalog.generated';
-import { type Config, describeConfig } from '../config/parse';
+import { instrumentationOptions } from '../config/instrumentation-options';
+import { type Config, describeConfig, type Env } from '../config/parse';
 import { has } from '../node-features';
 import type { Plugins } from '../plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from '../selection';
 
 /** What --print-config shows: the effective config, the plugins, the hook, and what would load when. */
-export function printConfig(config: Config, plugins: Plugins, hook: string, command: readonly string[]): string {
+export function printConfig(config: Config, plugins: Plugins, env: Env, hook: string, command: readonly string[]): string {
   const lines = ['# effective configuration (source in parentheses; secrets redacted)', ...describeConfig(config)];
   const known = [...CATALOG, ...plugins.instrumentations];
-  const warnings = [...config.warnings, ...plugins.warnings, ...unknownInstrumentationNames(config.values, known)];
+  const options = instrumentationOptions(env, known);
+  if (options.applied.length > 0) lines.push('', '# instrumentation options', ...options.applied);
+  const warnings = [...config.warnings, ...plugins.warnings, ...unknownInstrumentationNames(config.values, known), ...options.warnings];
   if (warnings.length > 0) lines.push('', '# warnings', ...warnings);
   const found = plugins.discovery.plugins;
   lines.push('', `# plugins (${found.length}, from the dependencies of ${plugins.discovery.root ?? 'no package.json'})`);

@@ -93,7 +93,7 @@ export function typoWarnings(env: Env): string[] {
   const known = new Set<string>(VAR_NAMES);
   const out: string[] = [];
   for (const key of Object.keys(env)) {
-    if (!key.startsWith('OTEL_') || known.has(key)) continue;
+    if (!key.startsWith('OTEL_') || known.has(key) || key.startsWith('OTEL_NODE_INSTRUMENTATION_')) continue;
     let best: string | undefined;
     let bestD = 3;
     for (const name of VAR_NAMES) {

@@ -50,6 +50,8 @@ export class LazyInstrumentations {
     /** Where instrumentation packages are resolved from (this package's own node_modules). */
     resolveFrom: string,
     private readonly providers: Providers,
+    /** Config for each instrumentation's constructor, from OTEL_NODE_INSTRUMENTATION_* variables. */
+    private readonly options: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map(),
   ) {
     this.req = createRequire(resolveFrom);
     for (const d of enabled) {
@@ -136,7 +138,7 @@ export class LazyInstrumentations {
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
       // instrumentations (undici) also read config.enabled at call time, so it must stay true.
-      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({});
+      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({ ...this.options.get(d.name) });
       this.isolatePatches(d, instance);
       // Some instrumentations create their instruments only here (runtime-node's collectors
       // exist only after the base constructor ran), as upstream's registerInstrumentations does.

@@ -179,3 +179,24 @@ test('OTEL_TRACES_EXPORTER=zipkin posts Zipkin v2 JSON to OTEL_EXPORTER_ZIPKIN_E
     sink.close();
   }
 });
+
+test('per-instrumentation options from the env change the spans: express ignores middleware layers, http skips outgoing requests', async () => {
+  const svc = service('options');
+  const res = await runNode(REGISTER.import, 'express-app.mjs', {
+    env: {
+      OTEL_SERVICE_NAME: svc,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl,
+      OTEL_NODE_INSTRUMENTATION_EXPRESS_IGNORE_LAYERS_TYPE: 'middleware',
+      OTEL_NODE_INSTRUMENTATION_HTTP_DISABLE_OUTGOING_REQUEST_INSTRUMENTATION: 'true',
+    },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stderr, '');
+  await waitFor(() => spansOf(svc).some((s) => s.name === 'request handler'));
+  await new Promise((r) => setTimeout(r, 200));
+  const spans = spansOf(svc);
+  const express = spans.filter((s) => s.scope === '@opentelemetry/instrumentation-express').map((s) => s.name);
+  assert.deepEqual(express, ['request handler'], 'the jsonParser middleware span is gone');
+  assert.equal(spans.filter((s) => s.kind === 'SPAN_KIND_CLIENT').length, 0, 'no outgoing http span');
+  assert.equal(spans.filter((s) => s.kind === 'SPAN_KIND_SERVER').length, 1);
+});

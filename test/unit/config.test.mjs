@@ -161,3 +161,32 @@ test('a likely typo of a variable we read gets a "did you mean"; other OTEL_* va
     'OTEL_TRACE_EXPORTER is not a variable otel-autoinstrument reads; did you mean OTEL_TRACES_EXPORTER?',
   ]);
 });
+
+test('per-instrumentation options: one rule, typed by the generated catalog, one warning per bad variable', async () => {
+  const { instrumentationOptions, optionVariable } = await import('../../dist/config/instrumentation-options.js');
+  const { CATALOG } = await import('../../dist/catalog/catalog.generated.js');
+  assert.equal(optionVariable('socket.io', 'emitIgnoreEventList'), 'OTEL_NODE_INSTRUMENTATION_SOCKET_IO_EMIT_IGNORE_EVENT_LIST');
+  const r = instrumentationOptions(
+    {
+      OTEL_NODE_INSTRUMENTATION_PG_ENHANCED_DATABASE_REPORTING: 'true',
+      OTEL_NODE_INSTRUMENTATION_MYSQL2_MASK_STATEMENT: 'false',
+      OTEL_NODE_INSTRUMENTATION_EXPRESS_IGNORE_LAYERS_TYPE: 'middleware, router',
+      OTEL_NODE_INSTRUMENTATION_KNEX_MAX_QUERY_LENGTH: '200',
+      OTEL_NODE_INSTRUMENTATION_PG_ENHANCED: 'true',
+      OTEL_NODE_INSTRUMENTATION_NOPE_X: '1',
+      OTEL_NODE_INSTRUMENTATION_KNEX_REQUIRE_PARENT_SPAN: 'yes',
+      OTEL_NODE_INSTRUMENTATION_HTTP_REDACTED_QUERY_PARAMS: '  ',
+    },
+    CATALOG,
+  );
+  assert.deepEqual(Object.fromEntries(r.byName), {
+    pg: { enhancedDatabaseReporting: true },
+    mysql2: { maskStatement: false },
+    express: { ignoreLayersType: ['middleware', 'router'] },
+    knex: { maxQueryLength: 200 },
+  });
+  assert.equal(r.warnings.length, 3, r.warnings.join('\n'));
+  assert.match(r.warnings[0], /^OTEL_NODE_INSTRUMENTATION_PG_ENHANCED: instrumentation pg has no option ENHANCED \(settable options: ENHANCED_DATABASE_REPORTING, /);
+  assert.match(r.warnings[1], /^OTEL_NODE_INSTRUMENTATION_NOPE_X names no known instrumentation/);
+  assert.match(r.warnings[2], /^OTEL_NODE_INSTRUMENTATION_KNEX_REQUIRE_PARENT_SPAN="yes" is not "true" or "false" \(knex's requireParentSpan is a boolean\); knex keeps its default$/);
+});
