@@ -52,3 +52,25 @@ test('an unreachable backend: exit code and stdout unchanged, one line per disti
   assert.ok(lines.length <= 3, res.stderr);
   for (const l of lines) assert.match(l, /^otel-autoinstrument: error: sdk: .*ECONNREFUSED 127\.0\.0\.1:9/);
 });
+
+// Random garbage in every variable we read: the app's output and exit code never change.
+test('random values in every variable never change the app', async () => {
+  const { TABLE } = await import('../../dist/config/table.js');
+  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1e9);
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a * 1664525 + 1013904223) >>> 0;
+    return a / 4294967296;
+  };
+  const pieces = ['', ' ', ',', '=', '%', 'true', '-1', '0', 'NaN', 'é', '😀', '"', '\\', 'a=b', 'http://', 'otlp'];
+  const garbage = () => Array.from({ length: 1 + Math.floor(next() * 4) }, () => pieces[Math.floor(next() * pieces.length)]).join('');
+  for (const [i, mode] of ['require', 'import', 'require', 'import'].entries()) {
+    const env = {};
+    for (const name of Object.keys(TABLE)) env[name] = garbage();
+    // Keep the receiver reachable so an exit never waits on retries to a dead port.
+    env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.httpUrl;
+    const res = await runNode(REGISTER[mode], 'http-app.cjs', { args: ['4'], env });
+    assert.equal(res.code, 4, `run ${i} (FUZZ_SEED=${seed}): ${res.stderr}`);
+    assert.equal(res.stdout, 'status=200 body=hello /hello\n', `run ${i} (FUZZ_SEED=${seed})`);
+  }
+});

@@ -1,0 +1,57 @@
+// Random strings in every variable: parsing never throws, every value keeps its type, and every
+// warning names its variable. Seeded, so a failure can be replayed with FUZZ_SEED.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CATALOG } from '../../dist/catalog/catalog.generated.js';
+import { instrumentationOptions, optionVariable } from '../../dist/config/instrumentation-options.js';
+import { parseConfig } from '../../dist/config/parse.js';
+import { TABLE } from '../../dist/config/table.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1e9);
+
+/** mulberry32: small, seedable, good enough to pick characters. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['', ' ', ',', '=', '%', '%2C', '%zz', 'true', 'FALSE', '-1', '0', '1e309', 'NaN', '0.5', 'otlp', 'none', 'grpc', 'http://', 'https://x:99/p', 'file:///etc', 'é', '😀', '\t', '"', "'", '\\', 'a=b', '\u0000', '${X}', 'k=v,k2', '  otlp , console ', 'http/json'];
+
+function randomValue(next) {
+  let s = '';
+  const n = Math.floor(next() * 5);
+  for (let i = 0; i < n; i++) s += PIECES[Math.floor(next() * PIECES.length)];
+  if (next() < 0.2) s += String.fromCharCode(Math.floor(next() * 0xffff));
+  return s;
+}
+
+const typeOf = (v) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+
+test(`2,000 random environments (FUZZ_SEED=${SEED})`, () => {
+  const next = rng(SEED);
+  const names = Object.keys(TABLE);
+  const optionVars = CATALOG.flatMap((d) => (d.options ?? []).map((o) => optionVariable(d.name, o.name)));
+  for (let i = 0; i < 2000; i++) {
+    const env = {};
+    for (const n of names) if (next() < 0.7) env[n] = randomValue(next);
+    for (const v of optionVars) if (next() < 0.05) env[v] = randomValue(next);
+    let c;
+    let o;
+    try {
+      c = parseConfig(env);
+      o = instrumentationOptions(env, CATALOG);
+    } catch (err) {
+      assert.fail(`iteration ${i} threw (${err.message}) for ${JSON.stringify(env)}`);
+    }
+    for (const n of names) {
+      const def = TABLE[n].default;
+      if (def !== undefined) assert.equal(typeOf(c.values[n]), typeOf(def), `${n} changed type for ${JSON.stringify(env[n])}`);
+    }
+    for (const w of [...c.warnings, ...o.warnings]) assert.match(w, /^(OTEL_[A-Z0-9_]+|AWS_LAMBDA_FUNCTION_NAME)[ =:(]/, w);
+  }
+});
