@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import type { ParseResult, VarGroup, VarSpec } from './types';
 
 interface Common {
@@ -164,5 +165,24 @@ export function keyValueVar(c: Common): VarSpec<Readonly<Record<string, string>>
       Object.entries(v)
         .map(([k, val]) => `${k}=${val}`)
         .join(','),
+  });
+}
+
+/** A path to a file that must exist when the process starts (certificates, keys). */
+export function fileVar(c: Common): VarSpec<string | undefined> {
+  return spec(c, {
+    typeLabel: 'file path',
+    default: undefined,
+    defaultLabel: '',
+    parse(raw) {
+      const t = raw.trim();
+      try {
+        if (!existsSync(t) || !statSync(t).isFile()) return bad('is not a readable file');
+      } catch {
+        return bad('is not a readable file');
+      }
+      return ok(t);
+    },
+    show: (v) => v ?? '',
   });
 }

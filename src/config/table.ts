@@ -1,4 +1,4 @@
-import { booleanVar, enumVar, keyValueVar, listVar, numberVar, stringVar, urlVar } from './kinds';
+import { booleanVar, enumVar, fileVar, keyValueVar, listVar, numberVar, stringVar, urlVar } from './kinds';
 import type { VarSpec } from './types';
 
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
@@ -16,7 +16,12 @@ function otlpSignalVars<const S extends 'TRACES' | 'METRICS' | 'LOGS'>(signal: S
     [`${p}_HEADERS`]: keyValueVar({ group: 'otlp', sensitive: true, description: `Headers for ${what} exports, added over OTEL_EXPORTER_OTLP_HEADERS.` }),
     [`${p}_TIMEOUT`]: numberVar({ group: 'otlp', min: 0, description: `Milliseconds a ${what} export may take; wins over OTEL_EXPORTER_OTLP_TIMEOUT.` }),
     [`${p}_COMPRESSION`]: enumVar({ group: 'otlp', allowed: ['none', 'gzip'], default: 'none', inherits: 'OTEL_EXPORTER_OTLP_COMPRESSION', description: `Compression for ${what}; wins over OTEL_EXPORTER_OTLP_COMPRESSION.` }),
+    [`${p}_CERTIFICATE`]: fileVar({ group: 'otlp', description: `CA certificate (PEM) to trust for ${what}; wins over OTEL_EXPORTER_OTLP_CERTIFICATE.` }),
+    [`${p}_CLIENT_CERTIFICATE`]: fileVar({ group: 'otlp', description: `Client certificate (PEM) for ${what}, for mutual TLS.` }),
+    [`${p}_CLIENT_KEY`]: fileVar({ group: 'otlp', description: `Client private key (PEM) for ${what}, for mutual TLS.` }),
   } as {
+    [K in `${typeof p}_CERTIFICATE` | `${typeof p}_CLIENT_CERTIFICATE` | `${typeof p}_CLIENT_KEY`]: VarSpec<string | undefined>;
+  } & {
     [K in `${typeof p}_ENDPOINT`]: VarSpec<string | undefined>;
   } & { [K in `${typeof p}_PROTOCOL`]: VarSpec<(typeof PROTOCOLS)[number]> } & { [K in `${typeof p}_HEADERS`]: VarSpec<Readonly<Record<string, string>>> } & {
     [K in `${typeof p}_TIMEOUT`]: VarSpec<number | undefined>;
@@ -74,6 +79,9 @@ export const TABLE = {
   ...otlpSignalVars('LOGS', 'log records'),
   OTEL_EXPORTER_OTLP_TIMEOUT: numberVar({ group: 'otlp', default: 10000, min: 0, description: 'Milliseconds an OTLP export may take, retries included.' }),
   OTEL_EXPORTER_OTLP_COMPRESSION: enumVar({ group: 'otlp', allowed: ['none', 'gzip'], default: 'none', description: 'Compression of OTLP request bodies.' }),
+  OTEL_EXPORTER_OTLP_CERTIFICATE: fileVar({ group: 'otlp', description: 'CA certificate (PEM) to trust for the OTLP endpoint, besides the system ones.' }),
+  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: fileVar({ group: 'otlp', description: 'Client certificate (PEM) for mutual TLS with the OTLP endpoint.' }),
+  OTEL_EXPORTER_OTLP_CLIENT_KEY: fileVar({ group: 'otlp', description: 'Client private key (PEM) for mutual TLS with the OTLP endpoint.' }),
   OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: enumVar({
     group: 'otlp',
     allowed: ['cumulative', 'delta', 'lowmemory'],

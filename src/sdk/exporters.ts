@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Config } from '../config/parse';
 import type { Values } from '../config/table';
@@ -35,6 +36,8 @@ export interface OtlpSettings {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMillis: number;
   readonly compression: 'none' | 'gzip';
+  /** PEM file paths; read when the exporter is created. */
+  readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
 }
 
 /**
@@ -56,11 +59,21 @@ export function otlpSettings(config: Config, signal: Signal): OtlpSettings {
     headers: { ...v.OTEL_EXPORTER_OTLP_HEADERS, ...v[`${p}_HEADERS`] },
     timeoutMillis: v[`${p}_TIMEOUT`] ?? v.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10000,
     compression: own(`${p}_COMPRESSION`) ? v[`${p}_COMPRESSION`] : v.OTEL_EXPORTER_OTLP_COMPRESSION,
+    tls: definedOnly({
+      ca: v[`${p}_CERTIFICATE`] ?? v.OTEL_EXPORTER_OTLP_CERTIFICATE,
+      cert: v[`${p}_CLIENT_CERTIFICATE`] ?? v.OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+      key: v[`${p}_CLIENT_KEY`] ?? v.OTEL_EXPORTER_OTLP_CLIENT_KEY,
+    }),
   };
 }
 
-interface GrpcMetadata {
-  set(key: string, value: string): void;
+function definedOnly<T extends Record<string, string | undefined>>(o: T): { [K in keyof T]?: string } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
+}
+
+interface Grpc {
+  Metadata: new () => { set(key: string, value: string): void };
+  credentials: { createSsl(ca?: Buffer | null, key?: Buffer | null, cert?: Buffer | null): unknown };
 }
 
 type ExporterCtor = new (options: Record<string, unknown>) => Exporter<unknown>;
@@ -70,16 +83,19 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
   const mod = require(pkg) as Record<string, unknown>;
   const Ctor = mod[EXPORT_CLASS[signal]] as ExporterCtor;
   const options: Record<string, unknown> = { url: s.url, timeoutMillis: s.timeoutMillis, compression: s.compression, ...extra };
+  const pem = Object.fromEntries(Object.entries(s.tls).map(([k, path]) => [k, readFileSync(path)])) as { ca?: Buffer; cert?: Buffer; key?: Buffer };
   if (s.protocol === 'grpc') {
+    // gRPC takes headers and TLS from the exporter's own copy of @grpc/grpc-js.
+    const grpc = createRequire(require.resolve(pkg))('@grpc/grpc-js') as Grpc;
     if (Object.keys(s.headers).length > 0) {
-      // gRPC takes headers as Metadata from the exporter's own copy of @grpc/grpc-js.
-      const grpc = createRequire(require.resolve(pkg))('@grpc/grpc-js') as { Metadata: new () => GrpcMetadata };
       const md = new grpc.Metadata();
       for (const [k, val] of Object.entries(s.headers)) md.set(k, val);
       options.metadata = md;
     }
+    if (Object.keys(pem).length > 0) options.credentials = grpc.credentials.createSsl(pem.ca ?? null, pem.key ?? null, pem.cert ?? null);
   } else {
     options.headers = { ...s.headers };
+    if (Object.keys(pem).length > 0) options.httpAgentOptions = { ...pem, keepAlive: true };
   }
   return withSdkWarningsMuted(() => new Ctor(options));
 }

@@ -139,7 +139,7 @@ test('numbers: out of range and non-numeric values are refused, valid ones kept'
 test('per-signal OTLP settings win over the general ones; headers are merged', async () => {
   const { otlpSettings } = await import('../../dist/sdk/exporters.js');
   const general = parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2', OTEL_EXPORTER_OTLP_TIMEOUT: '5000' });
-  assert.deepEqual(otlpSettings(general, 'traces'), { protocol: 'http/protobuf', url: 'http://collector:4318/v1/traces', headers: { a: '1', b: '2' }, timeoutMillis: 5000, compression: 'none' });
+  assert.deepEqual(otlpSettings(general, 'traces'), { protocol: 'http/protobuf', url: 'http://collector:4318/v1/traces', headers: { a: '1', b: '2' }, timeoutMillis: 5000, compression: 'none', tls: {} });
   const signal = parseConfig({
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2',
@@ -149,8 +149,8 @@ test('per-signal OTLP settings win over the general ones; headers are merged', a
     OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '100',
     OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'gzip',
   });
-  assert.deepEqual(otlpSettings(signal, 'metrics'), { protocol: 'grpc', url: 'http://m:9/custom', headers: { a: '1', b: '3' }, timeoutMillis: 100, compression: 'gzip' });
-  assert.deepEqual(otlpSettings(signal, 'logs'), { protocol: 'http/json', url: 'http://localhost:4318/v1/logs', headers: { a: '1', b: '2' }, timeoutMillis: 10000, compression: 'none' });
+  assert.deepEqual(otlpSettings(signal, 'metrics'), { protocol: 'grpc', url: 'http://m:9/custom', headers: { a: '1', b: '3' }, timeoutMillis: 100, compression: 'gzip', tls: {} });
+  assert.deepEqual(otlpSettings(signal, 'logs'), { protocol: 'http/json', url: 'http://localhost:4318/v1/logs', headers: { a: '1', b: '2' }, timeoutMillis: 10000, compression: 'none', tls: {} });
   assert.equal(otlpSettings(parseConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), 'traces').url, 'http://localhost:4317');
 });
 
