@@ -1,6 +1,7 @@
 import { CATALOG } from './catalog/catalog.generated';
 import type { InstrumentationDescriptor } from './catalog/types';
 import { instrumentationOptions } from './config/instrumentation-options';
+import { effectiveConfig } from './config/effective';
 import { type Config, type Env, parseConfig } from './config/parse';
 import { claimSingleton, skipReason } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
@@ -68,7 +69,12 @@ export function start(options: StartOptions = {}): Handle {
 
 function startOnce(options: StartOptions): Handle {
   const env = options.env ?? process.env;
-  const pre = parseConfig(env);
+  const eff = effectiveConfig(env);
+  if (!eff.ok) {
+    createLogger('warn').error(`configuration file: ${eff.error}; running without instrumentation`);
+    return skipped(eff.error);
+  }
+  const pre = eff.config;
   const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES } });
   if (reason !== undefined) {
     const log = createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel);
@@ -81,10 +87,10 @@ function startOnce(options: StartOptions): Handle {
   const plugins = findPlugins(pre, createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel));
   // A distro's defaults sit between the table's defaults and the environment.
   const distro = plugins.distro;
-  const config = distro ? parseConfig(env, {}, { values: distro.defaults, from: `${distro.packageName}@${distro.version}` }) : pre;
+  const config = distro ? parseConfig(env, {}, { values: distro.defaults, from: `${distro.packageName}@${distro.version}` }, eff.file) : pre;
   const v = config.values;
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
-  for (const w of [...config.warnings, ...plugins.warnings]) log.warn(w);
+  for (const w of [...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const selected = selectInstrumentations(v, known);

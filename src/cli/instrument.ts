@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
 import { CATALOG } from '../catalog/catalog.generated';
+import { effectiveConfig } from '../config/effective';
 import { parseConfig } from '../config/parse';
 import { loadPlugins } from '../plugins';
 import { TABLE } from '../config/table';
@@ -89,11 +90,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const nodeOptions = withHook(process.env.NODE_OPTIONS, supported ? '--import' : '--require', register, knownAs);
 
   if (opts.printConfig === true) {
-    const pre = parseConfig(process.env, flagEnv);
-    const plugins = loadPlugins(pre.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
+    const eff = effectiveConfig(process.env, flagEnv);
+    if (!eff.ok) {
+      say(`configuration file: ${eff.error}; the command would run uninstrumented`);
+      return 1;
+    }
+    const plugins = loadPlugins(eff.config.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
     const d = plugins.distro;
-    const config = d ? parseConfig(process.env, flagEnv, { values: d.defaults, from: `${d.packageName}@${d.version}` }) : pre;
-    process.stdout.write(printConfig(config, plugins, process.env, nodeOptions, command));
+    const config = d ? parseConfig(process.env, flagEnv, { values: d.defaults, from: `${d.packageName}@${d.version}` }, eff.file) : eff.config;
+    process.stdout.write(printConfig(config, { ...plugins, warnings: [...eff.fileWarnings, ...plugins.warnings] }, process.env, nodeOptions, command));
     return 0;
   }
   const [cmd, ...args] = command;

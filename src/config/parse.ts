@@ -2,7 +2,7 @@ import { TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
 
 /** Where a value came from; flags are otel-instrument's command-line options. */
-export type Source = 'flag' | 'env' | 'distro' | 'default';
+export type Source = 'flag' | 'env' | 'file' | 'distro' | 'default';
 
 export interface Config {
   readonly values: Values;
@@ -32,22 +32,22 @@ export interface DistroDefaults {
 
 /**
  * Blank counts as unset (the SDK environment spec); a bad value warns once and falls back to the
- * default. Precedence: `flags` (otel-instrument's options, same names), then `env`, then a
- * distro's defaults, then the table's.
+ * default. Precedence: `flags` (otel-instrument's options, same names), then `env`, then the
+ * config file, then a distro's defaults, then the table's.
  */
-export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults): Config {
+export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults, file?: DistroDefaults): Config {
   const values: Record<string, unknown> = {};
   const sources: Record<string, Source> = {};
   const warnings: string[] = [];
   for (const name of VAR_NAMES) {
     const spec: VarSpec<unknown> = TABLE[name];
     const set = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
-    const source: Source = set(flags[name]) ? 'flag' : set(env[name]) ? 'env' : set(distro?.values[name]) ? 'distro' : 'default';
-    const raw = source === 'flag' ? flags[name] : source === 'env' ? env[name] : distro?.values[name];
+    const source: Source = set(flags[name]) ? 'flag' : set(env[name]) ? 'env' : set(file?.values[name]) ? 'file' : set(distro?.values[name]) ? 'distro' : 'default';
+    const raw = source === 'flag' ? flags[name] : source === 'env' ? env[name] : source === 'file' ? file?.values[name] : distro?.values[name];
     values[name] = spec.default;
     sources[name] = 'default';
     if (raw === undefined || source === 'default') continue;
-    const shownName = source === 'distro' ? `${name} (default of distro ${distro?.from ?? ''})` : name;
+    const shownName = source === 'distro' ? `${name} (default of distro ${distro?.from ?? ''})` : source === 'file' ? `${name} (from ${file?.from ?? ''})` : name;
     const r = spec.parse(raw);
     if (r.ok) {
       values[name] = r.value;

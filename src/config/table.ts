@@ -41,6 +41,12 @@ export const TABLE = {
     default: 'info',
     description: "Level of otel-autoinstrument's and the SDK's own diagnostics on stderr.",
   }),
+  OTEL_CONFIG_FILE: stringVar({
+    group: 'general',
+    description:
+      'A declarative configuration file (YAML, file_format 1.x, ${VAR} substitution; supported keys in docs/configuration-file.md). The environment and flags win over it. A file that does not parse leaves the app uninstrumented.',
+  }),
+  OTEL_EXPERIMENTAL_CONFIG_FILE: stringVar({ group: 'general', description: 'The former name of OTEL_CONFIG_FILE, read when that one is unset.' }),
   OTEL_SERVICE_NAME: stringVar({ group: 'resource', description: 'Sets service.name; wins over service.name in OTEL_RESOURCE_ATTRIBUTES.' }),
   OTEL_RESOURCE_ATTRIBUTES: keyValueVar({ group: 'resource', description: 'Resource attributes, key=value pairs separated by commas, values percent-encoded.' }),
   OTEL_NODE_RESOURCE_DETECTORS: listVar({

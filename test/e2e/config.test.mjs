@@ -200,3 +200,46 @@ test('per-instrumentation options from the env change the spans: express ignores
   assert.equal(spans.filter((s) => s.kind === 'SPAN_KIND_CLIENT').length, 0, 'no outgoing http span');
   assert.equal(spans.filter((s) => s.kind === 'SPAN_KIND_SERVER').length, 1);
 });
+
+test('OTEL_CONFIG_FILE configures a real app; the environment still wins; a broken file leaves the app uninstrumented', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'otel-cfg-e2e-'));
+  try {
+    const good = join(dir, 'otel.yaml');
+    writeFileSync(
+      good,
+      `file_format: "1.0"
+resource:
+  attributes:
+    - { name: service.name, value: from-file }
+    - { name: origin, value: "\${ORIGIN:-yaml}" }
+tracer_provider:
+  processors:
+    - batch:
+        exporter:
+          otlp_http: { endpoint: "${receiver.httpUrl}/v1/traces" }
+meter_provider:
+  readers:
+    - periodic: { exporter: { console: {} } }
+`,
+    );
+    const res = await runNode(REGISTER.require, 'http-app.cjs', { env: { OTEL_CONFIG_FILE: good, OTEL_METRICS_EXPORTER: 'none', ORIGIN: 'substituted' } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'status=200 body=hello /hello\n', 'the env (metrics none) won over the file (console)');
+    assert.ok(await waitFor(() => spansOf('from-file').length >= 2));
+    assert.equal(spansOf('from-file')[0].resource.origin, 'substituted');
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'file_format: "1.0"\ntracer_provider:\n  processors: {}\n');
+    const res2 = await runNode(REGISTER.import, 'http-app.cjs', { args: ['2'], env: { OTEL_CONFIG_FILE: bad, OTEL_SERVICE_NAME: 'bad-file', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl } });
+    assert.equal(res2.code, 2);
+    assert.equal(res2.stdout, 'status=200 body=hello /hello\n');
+    assert.equal(res2.stderr, `otel-autoinstrument: error: configuration file: ${bad}:3: tracer_provider.processors must be a list; running without instrumentation\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(spansOf('bad-file').length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

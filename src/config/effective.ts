@@ -1,0 +1,15 @@
+import { loadConfigFile } from './file';
+import { type Config, type DistroDefaults, type Env, parseConfig } from './parse';
+
+export type Effective = { ok: true; config: Config; file?: DistroDefaults; fileWarnings: readonly string[] } | { ok: false; error: string };
+
+/** The configuration from flags, env and the config file (the distro layer comes later, after discovery). */
+export function effectiveConfig(env: Env, flags: Env = {}): Effective {
+  const pre = parseConfig(env, flags);
+  const path = pre.values.OTEL_CONFIG_FILE ?? pre.values.OTEL_EXPERIMENTAL_CONFIG_FILE;
+  if (path === undefined) return { ok: true, config: pre, fileWarnings: [] };
+  const r = loadConfigFile(path, env);
+  if (!r.ok) return { ok: false, error: r.error };
+  const file = { values: r.values, from: path };
+  return { ok: true, config: parseConfig(env, flags, undefined, file), file, fileWarnings: r.warnings };
+}
