@@ -104,6 +104,7 @@ export function loadConfigFile(path: string, env: Env): FileResult {
       else if (k === 'timeout') set(`${p}_TIMEOUT`, scalar(v, k));
       else if (k === 'encoding' && kind === 'otlp_http') protocol = scalar(v, k) === 'json' ? 'http/json' : 'http/protobuf';
       else if (k === 'temporality_preference' && signal === 'METRICS') set('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', scalar(v, k));
+      else if (k === 'default_histogram_aggregation' && signal === 'METRICS') set('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION', scalar(v, k));
       else unsupported(kn, `${key}.${kind}.${k}`);
     }
     set(`${p}_PROTOCOL`, protocol);

@@ -94,6 +94,12 @@ export const TABLE = {
     default: 'cumulative',
     description: 'Aggregation temporality the OTLP metric exporter asks for.',
   }),
+  OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: enumVar({
+    group: 'otlp',
+    allowed: ['explicit_bucket_histogram', 'base2_exponential_bucket_histogram'],
+    default: 'explicit_bucket_histogram',
+    description: 'Aggregation the OTLP metric exporter uses for histograms.',
+  }),
   OTEL_BSP_SCHEDULE_DELAY: numberVar({ group: 'processors', default: 5000, min: 0, description: 'Milliseconds between two exports of the batch span processor.' }),
   OTEL_BSP_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one span export may take.' }),
   OTEL_BSP_MAX_QUEUE_SIZE: numberVar({ group: 'processors', default: 2048, min: 1, description: 'Spans kept waiting for export; more are dropped.' }),

@@ -141,7 +141,10 @@ export class LazySdk {
       if (name === 'console') return [new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing })];
       const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.config, 'metrics', this.log);
       // Answered here, so the reader does not load the exporter package early to ask it.
-      const exporter = Object.assign(lazy, { selectAggregationTemporality: temporality });
+      const exponential = this.values.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION === 'base2_exponential_bucket_histogram';
+      const selectAggregation = (type: import('@opentelemetry/sdk-metrics').InstrumentType): import('@opentelemetry/sdk-metrics').AggregationOption =>
+        exponential && type === m.InstrumentType.HISTOGRAM ? { type: m.AggregationType.EXPONENTIAL_HISTOGRAM } : { type: m.AggregationType.DEFAULT };
+      const exporter = Object.assign(lazy, { selectAggregationTemporality: temporality, selectAggregation });
       return [new m.PeriodicExportingMetricReader({ exporter, ...timing })];
     });
     const resource = this.resource();

@@ -117,6 +117,24 @@ for (const [preference, expected] of [['delta', 1], [undefined, 2]]) {
   });
 }
 
+test('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram sends exponential histograms', async () => {
+  const svc = service('expo');
+  const res = await runNode(REGISTER.require, 'http-app.cjs', {
+    env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  const find = () => {
+    for (const m of receiver.metrics)
+      for (const rm of m.resourceMetrics ?? [])
+        if (rm.resource?.attributes?.['service.name'] === svc)
+          for (const sm of rm.scopeMetrics ?? []) for (const x of sm.metrics ?? []) if (x.name === 'http.server.request.duration') return x;
+    return undefined;
+  };
+  const metric = await waitFor(find);
+  assert.ok(metric, 'http.server.request.duration received');
+  assert.ok(metric.exponentialHistogram, `an exponential histogram: ${Object.keys(metric).join(',')}`);
+});
+
 /** A free port on 127.0.0.1, for servers the app under test opens itself. */
 async function freePort() {
   const { createServer } = await import('node:net');
