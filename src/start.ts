@@ -1,8 +1,8 @@
 import { CATALOG } from './catalog/catalog.generated';
 import type { InstrumentationDescriptor } from './catalog/types';
 import { instrumentationOptions } from './config/instrumentation-options';
-import { effectiveConfig } from './config/effective';
-import { type Config, type Env, parseConfig } from './config/parse';
+import { effectiveConfig, withDistro } from './config/effective';
+import type { Config, Env } from './config/parse';
 import { claimSingleton, skipReason } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
@@ -87,7 +87,7 @@ function startOnce(options: StartOptions): Handle {
   const plugins = findPlugins(pre, createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel));
   // A distro's defaults sit between the table's defaults and the environment.
   const distro = plugins.distro;
-  const config = distro ? parseConfig(env, {}, { values: distro.defaults, from: `${distro.packageName}@${distro.version}` }, eff.file) : pre;
+  const config = withDistro(eff, env, {}, distro);
   const v = config.values;
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);

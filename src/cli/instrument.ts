@@ -1,8 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
 import { CATALOG } from '../catalog/catalog.generated';
-import { effectiveConfig } from '../config/effective';
-import { parseConfig } from '../config/parse';
+import { effectiveConfig, withDistro } from '../config/effective';
 import { loadPlugins } from '../plugins';
 import { TABLE } from '../config/table';
 import { has } from '../node-features';
@@ -96,8 +95,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
     const plugins = loadPlugins(eff.config.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
-    const d = plugins.distro;
-    const config = d ? parseConfig(process.env, flagEnv, { values: d.defaults, from: `${d.packageName}@${d.version}` }, eff.file) : eff.config;
+    const config = withDistro(eff, process.env, flagEnv, plugins.distro);
     process.stdout.write(printConfig(config, { ...plugins, warnings: [...eff.fileWarnings, ...plugins.warnings] }, process.env, nodeOptions, command));
     return 0;
   }

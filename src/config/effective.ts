@@ -1,3 +1,4 @@
+import type { DistroDescriptor } from '../plugins/types';
 import { loadConfigFile } from './file';
 import { type Config, type DistroDefaults, type Env, parseConfig } from './parse';
 
@@ -12,4 +13,10 @@ export function effectiveConfig(env: Env, flags: Env = {}): Effective {
   if (!r.ok) return { ok: false, error: r.error };
   const file = { values: r.values, from: path };
   return { ok: true, config: parseConfig(env, flags, undefined, file), file, fileWarnings: r.warnings };
+}
+
+/** The same configuration with a distro's defaults under the file and the environment. */
+export function withDistro(eff: Extract<Effective, { ok: true }>, env: Env, flags: Env, distro: DistroDescriptor | undefined): Config {
+  if (distro === undefined) return eff.config;
+  return parseConfig(env, flags, { values: distro.defaults, from: `${distro.packageName}@${distro.version}` }, eff.file);
 }

@@ -29,9 +29,11 @@ function otlpSignalVars<const S extends 'TRACES' | 'METRICS' | 'LOGS'>(signal: S
 }
 
 /**
- * Every environment variable otel-autoinstrument reads. Parser, docs/configuration.md
- * (scripts/gen-config-docs.mjs) and the redacted dump all come from this table; nothing
- * else in src/ reads process.env.
+ * Every environment variable otel-autoinstrument reads, but for the per-instrumentation
+ * OTEL_NODE_INSTRUMENTATION_* options, whose names come from the catalog
+ * (instrumentation-options.ts). Parser, flags, docs/configuration.md and the redacted dump all
+ * come from this table; otel-instrument otherwise only hands the environment on to the command
+ * it runs, and extends Node's own NODE_OPTIONS.
  */
 export const TABLE = {
   OTEL_SDK_DISABLED: booleanVar({ group: 'general', default: false, description: 'Disable the SDK entirely: nothing is patched, nothing is exported.' }),
