@@ -2,7 +2,7 @@ import { CATALOG } from './catalog/catalog.generated';
 import type { InstrumentationDescriptor } from './catalog/types';
 import { instrumentationOptions } from './config/instrumentation-options';
 import { effectiveConfig, withDistro } from './config/effective';
-import type { Config, Env } from './config/parse';
+import { type Config, describeConfig, type Env } from './config/parse';
 import { claimSingleton, skipReason } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
@@ -91,6 +91,7 @@ function startOnce(options: StartOptions): Handle {
   const v = config.values;
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
+  if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const selected = selectInstrumentations(v, known);

@@ -227,3 +227,11 @@ test('an unsupported Node prints one line and runs the app unchanged', { skip: !
     assert.equal(res.stderr, `otel-autoinstrument: warning: Node ${version} is not supported (need >= 22.15); running without instrumentation\n`);
   }
 });
+
+test('OTEL_LOG_LEVEL=debug prints the effective configuration with sources, secrets redacted', async () => {
+  const res = await runNode(REGISTER.require, '-e', { args: ['0'], env: { OTEL_LOG_LEVEL: 'debug', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=s3cret', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } });
+  assert.equal(res.code, 0);
+  assert.match(res.stderr, /^otel-autoinstrument: debug: config: OTEL_EXPORTER_OTLP_HEADERS=\[REDACTED\] \(env\)$/m);
+  assert.match(res.stderr, /^otel-autoinstrument: debug: config: OTEL_TRACES_SAMPLER=parentbased_always_on \(default\)$/m);
+  assert.doesNotMatch(res.stderr, /s3cret/);
+});
