@@ -17,6 +17,8 @@ const PREFIX = '@opentelemetry/instrumentation-';
 
 // Facts the packages do not declare in their module definitions.
 const OVERRIDES = {
+  // Ours, turned into ignoreIncomingRequestHook by src/config/instrumentation-options.ts.
+  http: { extraOptions: [{ name: 'ignoreIncomingPaths', type: 'list' }] },
   // Patches through diagnostics_channel: global fetch has no module to resolve.
   undici: { modules: [{ name: 'undici', versions: ['>=5.12.0'] }], globals: ['fetch'] },
   // Metrics from the runtime itself; nothing to wait for.
@@ -65,11 +67,18 @@ function configOptions(entries, autoRequire) {
     const exp = sf && checker.getExportsOfModule(checker.getSymbolAtLocation(sf)).find((x) => x.name === e.export);
     const param = exp && checker.getTypeOfSymbolAtLocation(exp, sf).getConstructSignatures()[0]?.getParameters()[0];
     if (!param) return [];
-    const type = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(param, sf));
-    return type
-      .getProperties()
-      .map((p) => ({ name: p.name, type: kind(checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(p, sf))) }))
-      .filter((o) => o.type !== undefined && o.name !== 'enabled');
+    const out = [];
+    // Plain nested objects (http's headersToSpanAttributes.server.requestHeaders) become dotted names.
+    const walk = (type, prefix, depth) => {
+      for (const p of type.getProperties()) {
+        const t = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(p, sf));
+        const k = kind(t);
+        if (k !== undefined) out.push({ name: `${prefix}${p.name}`, type: k });
+        else if (depth < 2 && t.getCallSignatures().length === 0 && (t.flags & ts.TypeFlags.Object) !== 0 && !checker.isArrayType(t) && t.getProperties().length > 0) walk(t, `${prefix}${p.name}.`, depth + 1);
+      }
+    };
+    walk(checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(param, sf)), '', 0);
+    return [...out.filter((o) => o.name !== 'enabled'), ...(OVERRIDES[e.name]?.extraOptions ?? [])];
   });
 }
 

@@ -65,9 +65,39 @@ export function instrumentationOptions(env: Env, known: readonly Instrumentation
       continue;
     }
     const config = byName.get(d.name) ?? {};
-    config[option.name] = r.value;
+    setPath(config, option.name, r.value);
     byName.set(d.name, config);
     applied.push(`${key}=${raw.trim()} (${d.name}.${option.name})`);
   }
+  const http = byName.get('http');
+  if (http && Array.isArray(http.ignoreIncomingPaths)) byName.set('http', withIgnoredPaths(http, http.ignoreIncomingPaths as string[]));
   return { byName, applied, warnings };
+}
+
+/** "a.b.c" = v, creating the objects on the way. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let o = target;
+  for (const k of keys.slice(0, -1)) {
+    const next = o[k];
+    o = (o[k] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
+  }
+  o[keys[keys.length - 1] as string] = value;
+}
+
+/**
+ * Our own http option (the instrumentation has only a hook): requests whose path is one of
+ * `paths`, or starts with one ending in "*", get no server span.
+ */
+function withIgnoredPaths(config: Readonly<Record<string, unknown>>, paths: readonly string[]): Record<string, unknown> {
+  const { ignoreIncomingPaths: _, ...rest } = config;
+  const exact = new Set(paths.filter((p) => !p.endsWith('*')));
+  const prefixes = paths.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
+  return {
+    ...rest,
+    ignoreIncomingRequestHook: (req: { url?: string }) => {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      return exact.has(path) || prefixes.some((p) => path.startsWith(p));
+    },
+  };
 }

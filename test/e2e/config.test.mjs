@@ -261,3 +261,23 @@ meter_provider:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('http options from the env: captured request headers (nested option) and ignored incoming paths (ours)', async () => {
+  const svc = service('http-opts');
+  const res = await runNode(REGISTER.require, 'http-app.cjs', {
+    env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_NODE_INSTRUMENTATION_HTTP_HEADERS_TO_SPAN_ATTRIBUTES_SERVER_REQUEST_HEADERS: 'host' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  await waitFor(() => spansOf(svc).length >= 2);
+  const server = spansOf(svc).find((s) => s.kind === 'SPAN_KIND_SERVER');
+  assert.match(String(server.attributes['http.request.header.host']), /^127\.0\.0\.1:\d+$/);
+
+  const svc2 = service('ignored');
+  const res2 = await runNode(REGISTER.require, 'http-app.cjs', {
+    env: { OTEL_SERVICE_NAME: svc2, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_NODE_INSTRUMENTATION_HTTP_IGNORE_INCOMING_PATHS: '/health,/hel*' },
+  });
+  assert.equal(res2.code, 0, res2.stderr);
+  await waitFor(() => spansOf(svc2).length >= 1);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(spansOf(svc2).map((s) => s.kind), ['SPAN_KIND_CLIENT'], 'the /hello server span is ignored');
+});
