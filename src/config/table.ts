@@ -54,10 +54,10 @@ export const TABLE = {
   OTEL_NODE_RESOURCE_DETECTORS: listVar({
     group: 'resource',
     standard: false,
-    allowed: ['all', 'none', 'env', 'host', 'os', 'process', 'serviceinstance', 'container'],
+    allowed: ['all', 'none', 'env', 'host', 'os', 'process', 'serviceinstance', 'container', 'aws', 'azure', 'gcp', 'alibaba'],
     default: ['all'],
     description:
-      'Local resource detectors to run ("all" = env, host, os, process, serviceinstance, container). Cloud detectors (aws, gcp, azure, alibaba) are never run: they probe metadata addresses off the machine.',
+      'Resource detectors. "all" = the local ones (env, host, os, process, serviceinstance, container) plus the cloud ones that read only the environment, when the environment shows that cloud (AWS Lambda, Azure App Service, Azure Functions). aws, azure, gcp and alibaba run every detector of that cloud, including those that call its metadata address: only when named here.',
   }),
   OTEL_TRACES_EXPORTER: listVar({ group: 'exporters', allowed: [...EXPORTERS, 'zipkin'], default: ['otlp'], description: 'Span exporters; "none" turns tracing export off.' }),
   OTEL_METRICS_EXPORTER: listVar({
@@ -178,8 +178,10 @@ export const TABLE = {
   AWS_LAMBDA_FUNCTION_NAME: stringVar({
     group: 'platform',
     standard: false,
-    description: 'Set by AWS Lambda itself; when present the aws-lambda instrumentation is loaded at startup (it patches the handler, not a module the app requires).',
+    description: 'Set by AWS Lambda itself; when present the aws-lambda instrumentation is loaded at startup (it patches the handler, not a module the app requires) and the Lambda resource detector runs.',
   }),
+  WEBSITE_SITE_NAME: stringVar({ group: 'platform', standard: false, description: 'Set by Azure App Service; when present its resource detector (environment only) runs.' }),
+  FUNCTIONS_WORKER_RUNTIME: stringVar({ group: 'platform', standard: false, description: 'Set by Azure Functions; when present its resource detector (environment only) runs.' }),
 } as const satisfies Record<string, VarSpec<unknown>>;
 
 export type Table = typeof TABLE;

@@ -19,6 +19,7 @@ export function buildResource(values: Values, extra: Readonly<Record<string, str
   if (want('serviceinstance')) detectors.push(r.serviceInstanceIdDetector);
   // Reads /proc/self/cgroup and /proc/self/mountinfo only.
   if (want('container')) detectors.push((require('@opentelemetry/resource-detector-container') as typeof import('@opentelemetry/resource-detector-container')).containerDetector);
+  detectors.push(...cloudDetectors(values, chosen, all));
   // The spec's fallback is unknown_service:<executable name>; upstream uses process.argv0, which
   // can be a whole relative path.
   const fallback = r.resourceFromAttributes({ 'service.name': `unknown_service:${basename(process.execPath)}` });
@@ -30,4 +31,29 @@ export function buildResource(values: Values, extra: Readonly<Record<string, str
     resource = resource.merge(r.resourceFromAttributes(attrs));
   }
   return resource;
+}
+
+/**
+ * Cloud detectors. Named in OTEL_NODE_RESOURCE_DETECTORS: every detector of that cloud, metadata
+ * calls included (the user asked). Under "all": only those that read nothing but the environment,
+ * and only when the environment shows that cloud.
+ */
+function cloudDetectors(values: Values, chosen: ReadonlySet<string>, all: boolean): ResourceDetector[] {
+  const out: ResourceDetector[] = [];
+  const aws = (): typeof import('@opentelemetry/resource-detector-aws') => require('@opentelemetry/resource-detector-aws');
+  const azure = (): typeof import('@opentelemetry/resource-detector-azure') => require('@opentelemetry/resource-detector-azure');
+  if (chosen.has('aws')) {
+    const a = aws();
+    out.push(a.awsEc2Detector, a.awsEcsDetector, a.awsEksDetector, a.awsBeanstalkDetector, a.awsLambdaDetector);
+  } else if (all && values.AWS_LAMBDA_FUNCTION_NAME !== undefined) out.push(aws().awsLambdaDetector);
+  if (chosen.has('azure')) {
+    const z = azure();
+    out.push(z.azureAppServiceDetector, z.azureFunctionsDetector, z.azureVmDetector, z.azureAksDetector, z.azureContainerAppsDetector);
+  } else if (all) {
+    if (values.WEBSITE_SITE_NAME !== undefined) out.push(azure().azureAppServiceDetector);
+    if (values.FUNCTIONS_WORKER_RUNTIME !== undefined) out.push(azure().azureFunctionsDetector);
+  }
+  if (chosen.has('gcp')) out.push((require('@opentelemetry/resource-detector-gcp') as typeof import('@opentelemetry/resource-detector-gcp')).gcpDetector);
+  if (chosen.has('alibaba')) out.push((require('@opentelemetry/resource-detector-alibaba-cloud') as typeof import('@opentelemetry/resource-detector-alibaba-cloud')).alibabaCloudEcsDetector);
+  return out;
 }

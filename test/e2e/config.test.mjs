@@ -281,3 +281,21 @@ test('http options from the env: captured request headers (nested option) and ig
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(spansOf(svc2).map((s) => s.kind), ['SPAN_KIND_CLIENT'], 'the /hello server span is ignored');
 });
+
+test('cloud detectors that read only the environment run when it shows the cloud (Lambda, App Service), never otherwise', async () => {
+  const run = async (extra) => {
+    const svc = service('cloud');
+    const res = await runNode(REGISTER.require, 'http-app.cjs', { env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRICS_EXPORTER: 'none', ...extra } });
+    assert.equal(res.code, 0, res.stderr);
+    await waitFor(() => spansOf(svc).length >= 2);
+    return spansOf(svc)[0].resource;
+  };
+  const lambda = await run({ AWS_LAMBDA_FUNCTION_NAME: 'checkout', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_VERSION: '7', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' });
+  assert.equal(lambda['cloud.provider'], 'aws');
+  assert.equal(lambda['faas.name'], 'checkout');
+  assert.equal(lambda['cloud.region'], 'eu-west-1');
+  const azure = await run({ WEBSITE_SITE_NAME: 'shop-site', REGION_NAME: 'westeurope' });
+  assert.equal(azure['cloud.provider'], 'azure');
+  const plain = await run({});
+  assert.equal(plain['cloud.provider'], undefined);
+});
