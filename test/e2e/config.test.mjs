@@ -299,3 +299,37 @@ test('cloud detectors that read only the environment run when it shows the cloud
   const plain = await run({});
   assert.equal(plain['cloud.provider'], undefined);
 });
+
+test('OTEL_EXPORTER_OTLP_COMPRESSION=gzip sends gzip bodies (checked by a receiver of our own: the mock cannot gunzip)', async () => {
+  const { createServer } = await import('node:http');
+  const { gunzipSync } = await import('node:zlib');
+  const seen = [];
+  const sink = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let inflated = 0;
+      try {
+        inflated = gunzipSync(body).length;
+      } catch {
+        inflated = -1;
+      }
+      seen.push({ path: req.url, encoding: req.headers['content-encoding'], inflated });
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  try {
+    const res = await runNode(REGISTER.require, 'http-app.cjs', {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.address().port}`, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_METRICS_EXPORTER: 'none' },
+    });
+    assert.equal(res.code, 0, res.stderr);
+    const traces = await waitFor(() => seen.find((s) => s.path === '/v1/traces'));
+    assert.ok(traces, 'a trace export arrived');
+    assert.equal(traces.encoding, 'gzip');
+    assert.ok(traces.inflated > 0, 'the body is valid gzip');
+  } finally {
+    sink.close();
+  }
+});
