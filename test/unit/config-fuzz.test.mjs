@@ -55,3 +55,33 @@ test(`2,000 random environments (FUZZ_SEED=${SEED})`, () => {
     for (const w of [...c.warnings, ...o.warnings]) assert.match(w, /^(OTEL_[A-Z0-9_]+|AWS_LAMBDA_FUNCTION_NAME)[ =:(]/, w);
   }
 });
+
+test(`500 random config files (FUZZ_SEED=${SEED}): loading never throws, it answers ok or one error`, async () => {
+  const { loadConfigFile } = await import('../../dist/config/file.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'otel-fuzz-file-'));
+  const next = rng(SEED + 1);
+  const KEYS = ['file_format', 'disabled', 'resource', 'attributes', 'name', 'value', 'tracer_provider', 'processors', 'batch', 'exporter', 'otlp_http', 'endpoint', 'sampler', 'parent_based', 'root', 'meter_provider', 'readers', 'periodic', 'propagator', 'composite', 'limits'];
+  const TOKENS = [...KEYS.map((k) => `${k}:`), '- ', '  ', '\n', '{', '}', '[', ']', '"1.0"', '1.0', 'true', '${X}', '${Y:-z}', '$$', ',', '&a', '*a', '!!str', '#', '|', '>', 'é', '\t'];
+  try {
+    for (let i = 0; i < 500; i++) {
+      let text = next() < 0.5 ? 'file_format: "1.0"\n' : '';
+      const n = Math.floor(next() * 40);
+      for (let j = 0; j < n; j++) text += TOKENS[Math.floor(next() * TOKENS.length)];
+      const p = join(dir, `f${i}.yaml`);
+      writeFileSync(p, text);
+      let r;
+      try {
+        r = loadConfigFile(p, { X: 'x' });
+      } catch (err) {
+        assert.fail(`file ${i} threw (${err.message}):\n${text}`);
+      }
+      if (r.ok) for (const w of r.warnings) assert.ok(w.startsWith(p), w);
+      else assert.ok(r.error.startsWith(p), r.error);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
