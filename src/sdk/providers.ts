@@ -25,6 +25,17 @@ interface Flushable {
   shutdown(): Promise<void>;
 }
 
+/** The batch processor options from OTEL_BSP_* or OTEL_BLRP_*; a batch never exceeds the queue. */
+function batchOptions(v: Values, p: 'OTEL_BSP' | 'OTEL_BLRP') {
+  const queue = v[`${p}_MAX_QUEUE_SIZE`] ?? 2048;
+  return {
+    scheduledDelayMillis: v[`${p}_SCHEDULE_DELAY`],
+    exportTimeoutMillis: v[`${p}_EXPORT_TIMEOUT`],
+    maxQueueSize: queue,
+    maxExportBatchSize: Math.min(v[`${p}_MAX_EXPORT_BATCH_SIZE`] ?? 512, queue),
+  };
+}
+
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 
 /**
@@ -102,12 +113,7 @@ export class LazySdk {
     const t = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const extras = this.extras();
     const v = this.values;
-    const batch = {
-      scheduledDelayMillis: v.OTEL_BSP_SCHEDULE_DELAY,
-      exportTimeoutMillis: v.OTEL_BSP_EXPORT_TIMEOUT,
-      maxQueueSize: v.OTEL_BSP_MAX_QUEUE_SIZE,
-      maxExportBatchSize: Math.min(v.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? 512, v.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048),
-    };
+    const batch = batchOptions(v, 'OTEL_BSP');
     type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
     const exporting = exporterNames(v, 'traces', this.log).map((name) =>
       name === 'console'
@@ -157,12 +163,7 @@ export class LazySdk {
     if (names.length === 0 && extras.logRecordProcessors.length === 0) return undefined;
     const l = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
     const v = this.values;
-    const batch = {
-      scheduledDelayMillis: v.OTEL_BLRP_SCHEDULE_DELAY,
-      exportTimeoutMillis: v.OTEL_BLRP_EXPORT_TIMEOUT,
-      maxQueueSize: v.OTEL_BLRP_MAX_QUEUE_SIZE,
-      maxExportBatchSize: Math.min(v.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE ?? 512, v.OTEL_BLRP_MAX_QUEUE_SIZE ?? 2048),
-    };
+    const batch = batchOptions(v, 'OTEL_BLRP');
     const exporting = names.map((name) =>
       name === 'console'
         ? new l.SimpleLogRecordProcessor({ exporter: new l.ConsoleLogRecordExporter() })

@@ -15,6 +15,14 @@ const service = (tag) => `config-${tag}-${n++}`;
 const spansOf = (svc) => receiver.spans().filter((s) => s.resource['service.name'] === svc);
 const DEAD = 'http://127.0.0.1:9';
 
+/** The first metric named `name` that service `svc` exported, as the receiver decoded it. */
+function metricOf(svc, name) {
+  for (const m of receiver.metrics)
+    for (const rm of m.resourceMetrics ?? [])
+      if (rm.resource?.attributes?.['service.name'] === svc) for (const sm of rm.scopeMetrics ?? []) for (const x of sm.metrics ?? []) if (x.name === name) return x;
+  return undefined;
+}
+
 test('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT truncates attribute values', async () => {
   const svc = service('limit');
   const res = await runNode(REGISTER.require, 'http-app.cjs', { env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '3' } });
@@ -104,14 +112,7 @@ for (const [preference, expected] of [['delta', 1], [undefined, 2]]) {
     if (preference) env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE = preference;
     const res = await runNode(REGISTER.require, 'http-app.cjs', { env });
     assert.equal(res.code, 0, res.stderr);
-    const find = () => {
-      for (const m of receiver.metrics)
-        for (const rm of m.resourceMetrics ?? [])
-          if (rm.resource?.attributes?.['service.name'] === svc)
-            for (const sm of rm.scopeMetrics ?? []) for (const x of sm.metrics ?? []) if (x.name === 'http.server.request.duration') return x;
-      return undefined;
-    };
-    const metric = await waitFor(find);
+    const metric = await waitFor(() => metricOf(svc, 'http.server.request.duration'));
     assert.ok(metric, 'http.server.request.duration received');
     assert.equal(metric.histogram.aggregationTemporality, expected);
   });
@@ -123,14 +124,7 @@ test('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential
     env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram' },
   });
   assert.equal(res.code, 0, res.stderr);
-  const find = () => {
-    for (const m of receiver.metrics)
-      for (const rm of m.resourceMetrics ?? [])
-        if (rm.resource?.attributes?.['service.name'] === svc)
-          for (const sm of rm.scopeMetrics ?? []) for (const x of sm.metrics ?? []) if (x.name === 'http.server.request.duration') return x;
-    return undefined;
-  };
-  const metric = await waitFor(find);
+  const metric = await waitFor(() => metricOf(svc, 'http.server.request.duration'));
   assert.ok(metric, 'http.server.request.duration received');
   assert.ok(metric.exponentialHistogram, `an exponential histogram: ${Object.keys(metric).join(',')}`);
 });
