@@ -1,4 +1,3 @@
-import { validRange } from 'semver';
 import type { InstrumentationDescriptor } from '../catalog/types';
 import type { Values } from '../config/table';
 import { discover } from './discover';
@@ -17,7 +16,9 @@ export interface Plugins {
 const label = (p: Plugin): string => `${p.packageName}@${p.version}`;
 
 export function loadPlugins(values: Values, taken: ReadonlySet<string>, script: string | undefined, cwd: string): Plugins {
-  const discovery = discover({ script, cwd, disabled: values.OTEL_NODE_DISABLED_PLUGINS, validRange: (r) => validRange(r) !== null });
+  // semver (47 files) is loaded only if some package declares an instrumentation to check.
+  const validRange = (r: string): boolean => (require('semver/ranges/valid') as (range: string) => string | null)(r) !== null;
+  const discovery = discover({ script, cwd, disabled: values.OTEL_NODE_DISABLED_PLUGINS, validRange });
   const warnings = [...discovery.warnings];
 
   const withDistro = discovery.plugins.filter((p) => p.distro !== undefined);
