@@ -114,6 +114,7 @@ function startOnce(options: StartOptions): Handle {
 
   const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
   const lazy = new LazyInstrumentations(selected, log, from, providers, instrumentationConfig.byName);
+  for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
   installEsmHook(lazy.targetNames(), from, log);
   installResolveHook(lazy, log);
   installGlobalTriggers(lazy);

@@ -64,6 +64,24 @@ export class LazyInstrumentations {
     }
   }
 
+  /**
+   * Target packages already in require.cache when we start (a --require placed before ours, or
+   * a bundler's preamble). A later require() of them is still patched, but whatever required
+   * them earlier (express's own reference to router, say) keeps the original: say so, once each.
+   */
+  loadedTooEarly(cache: Readonly<Record<string, unknown>>): string[] {
+    const seen = new Set<string>();
+    for (const file of Object.keys(cache)) {
+      const m = /[\\/]node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(file);
+      const name = m?.[1]?.replace(/\\/g, '/');
+      if (name !== undefined && this.pending.has(name)) seen.add(name);
+    }
+    return [...seen].map((name) => {
+      const who = (this.pending.get(name) ?? []).map((d) => d.name).join(', ');
+      return `${name} was loaded before otel-autoinstrument started: code that required it then keeps the unpatched module, so ${who} spans may be missing; load the hook first (node --import otel-autoinstrument/register, or as the first --require)`;
+    });
+  }
+
   /** Every module name some enabled instrumentation targets: the include list for the ESM hook. */
   targetNames(): string[] {
     return [...this.pending.keys()];

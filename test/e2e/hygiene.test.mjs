@@ -235,3 +235,14 @@ test('OTEL_LOG_LEVEL=debug prints the effective configuration with sources, secr
   assert.match(res.stderr, /^otel-autoinstrument: debug: config: OTEL_TRACES_SAMPLER=parentbased_always_on \(default\)$/m);
   assert.doesNotMatch(res.stderr, /s3cret/);
 });
+
+test('a target module loaded before the hook gets one warning naming it; the app still works', async () => {
+  const res = await runNode(['--require', 'express', ...REGISTER.require], 'express-app.cjs', { env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
+  const lines = res.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.filter((l) => l.includes('express was loaded before otel-autoinstrument started')).length, 1, res.stderr);
+  assert.ok(lines.every((l) => l.includes('was loaded before otel-autoinstrument started')), res.stderr);
+  const clean = await runNode(REGISTER.require, 'express-app.cjs', { env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } });
+  assert.equal(clean.stderr, '');
+});
