@@ -8,7 +8,7 @@ const FLUSH_DEADLINE_MS = 5000;
 
 /**
  * Flushes on normal exit and on SIGTERM/SIGINT without changing how the process ends:
- * - beforeExit: one flush, for at most FLUSH_DEADLINE_MS;
+ * - beforeExit: one flush, for at most FLUSH_DEADLINE_MS unless the app has beforeExit work;
  * - a signal with app handlers: they decide; we only flush alongside;
  * - a signal with no app handler: flush (bounded), then re-raise it so the exit status is
  *   the same 128+signal it would have been. A second signal while flushing re-raises at once.
@@ -18,9 +18,15 @@ export function installShutdown(flush: () => Promise<void>, log: Logger): void {
   process.once('beforeExit', () => {
     if (flushed) return;
     flushed = true;
+    // Ours is a once-listener, already removed: any listener left is the app's, about to run.
+    const appHasWork = process.listenerCount('beforeExit') > 0;
     // An exporter retrying a dead backend keeps the loop alive; past the deadline, end the
-    // process with the exit code it was about to have anyway. Unref'd: it never holds the loop.
-    const timer = setTimeout(() => process.exit(), FLUSH_DEADLINE_MS);
+    // process with the exit code it was about to have anyway, unless the app does beforeExit
+    // work of its own, which we must not cut short (the exporter's own timeout bounds us then).
+    // Unref'd: the timer never holds the loop.
+    const timer = setTimeout(() => {
+      if (!appHasWork) process.exit();
+    }, FLUSH_DEADLINE_MS);
     timer.unref();
     flush()
       .catch(() => undefined)

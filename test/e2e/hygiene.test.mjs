@@ -246,3 +246,21 @@ test('a target module loaded before the hook gets one warning naming it; the app
   const clean = await runNode(REGISTER.require, 'express-app.cjs', { env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' } });
   assert.equal(clean.stderr, '');
 });
+
+test("the bounded exit flush never cuts short the app's own beforeExit work", async () => {
+  // An endpoint that accepts connections and never answers: the export hangs until its timeout.
+  const { createServer } = await import('node:net');
+  const sockets = new Set();
+  const hang = createServer((s) => sockets.add(s));
+  await new Promise((r) => hang.listen(0, '127.0.0.1', r));
+  try {
+    const res = await runNode(REGISTER.require, 'before-exit-app.cjs', {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${hang.address().port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '7000', OTEL_METRICS_EXPORTER: 'none', OTEL_LOG_LEVEL: 'none' },
+    });
+    assert.equal(res.code, 0);
+    assert.equal(res.stdout, 'main done\napp cleanup done\n');
+  } finally {
+    for (const s of sockets) s.destroy();
+    hang.close();
+  }
+});
