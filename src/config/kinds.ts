@@ -106,6 +106,18 @@ export function numberVar(c: Common & { default?: number; min?: number; max?: nu
   });
 }
 
+/** A URL as it may be shown: a password in its userinfo is replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '') return url;
+    u.password = 'REDACTED';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
 /** An absolute http(s) URL; anything else is refused so the exporter never gets a malformed endpoint. */
 export function urlVar(c: Common & { default?: string }): VarSpec<string | undefined> {
   return spec(c, {
@@ -123,7 +135,7 @@ export function urlVar(c: Common & { default?: string }): VarSpec<string | undef
       if (u.protocol !== 'http:' && u.protocol !== 'https:') return bad(`has scheme "${u.protocol}", not http: or https:`);
       return ok(t);
     },
-    show: (v) => v ?? '',
+    show: (v) => (v === undefined ? '' : redactUrl(v)),
   });
 }
 

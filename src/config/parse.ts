@@ -16,7 +16,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 const REDACTED = '[REDACTED]';
 
 function quote(spec: VarSpec<unknown>, raw: string): string {
-  return spec.sensitive ? REDACTED : JSON.stringify(raw);
+  // A password in a URL's userinfo is a secret wherever it appears.
+  return spec.sensitive ? REDACTED : JSON.stringify(raw.replace(/(\/\/[^/:@\s]*:)[^@/\s]*@/g, '$1REDACTED@'));
 }
 
 function shown(spec: VarSpec<unknown>, value: unknown): string {

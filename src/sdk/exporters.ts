@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { redactUrl } from '../config/kinds';
 import type { Config } from '../config/parse';
 import type { Values } from '../config/table';
 import { withSdkWarningsMuted } from '../diag';
@@ -103,7 +104,7 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
 /** `extra` goes to the exporter's constructor as is (the metric exporter's temporality). */
 export function otlpExporter<I>(config: Config, signal: Signal, log: Logger, extra: Record<string, unknown> = {}): LazyExporter<I> {
   const s = otlpSettings(config, signal);
-  const label = `OTLP ${signal} exporter (${s.protocol}, ${s.url})`;
+  const label = `OTLP ${signal} exporter (${s.protocol}, ${redactUrl(s.url)})`;
   return new LazyExporter<I>(label, () => loadOtlp(s, signal, extra) as Exporter<I>, log);
 }
 
@@ -119,7 +120,7 @@ export function exporterNames(values: Values, signal: Signal, log: Logger): stri
 export function zipkinExporter<I>(v: Values, log: Logger): LazyExporter<I> {
   const url = v.OTEL_EXPORTER_ZIPKIN_ENDPOINT ?? 'http://localhost:9411/api/v2/spans';
   return new LazyExporter<I>(
-    `Zipkin exporter (${url})`,
+    `Zipkin exporter (${redactUrl(url)})`,
     () => {
       const z = require('@opentelemetry/exporter-zipkin') as typeof import('@opentelemetry/exporter-zipkin');
       return withSdkWarningsMuted(() => new z.ZipkinExporter({ url })) as unknown as Exporter<I>;
