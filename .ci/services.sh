@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the database servers the e2e tests (test/e2e/databases.test.mjs) start for themselves:
-# redis-server and mariadb-server from Debian packages. PostgreSQL 15's server is expected in the
+# Installs the servers the e2e tests start for themselves: redis-server and mariadb-server
+# (test/e2e/databases.test.mjs) and prometheus (test/e2e/runtime-metrics.test.mjs) from Debian
+# packages. PostgreSQL 15's server is expected in the
 # machine image at /usr/lib/postgresql/15/bin (installed from Debian's postgresql-15 if missing).
 #
 # Idempotent: does nothing when everything is already there. Never starts or enables a service:
@@ -13,9 +14,10 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v mariadbd >/dev/null 2>&1 && command -v mariadb-install-db >/dev/null 2>&1; } || need+=(mariadb-server)
 { [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ]; } || need+=(postgresql-15)
+[ -x /usr/bin/prometheus ] || need+=(prometheus)
 
 if [ "${#need[@]}" -eq 0 ]; then
-  echo "services.sh: redis-server, mariadb-server and postgresql-15 already installed"
+  echo "services.sh: redis-server, mariadb-server, postgresql-15 and prometheus already installed"
   exit 0
 fi
 
@@ -64,8 +66,9 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v mariadbd >/dev/null 2>&1 || missing+=(mariadbd)
 command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-install-db)
 [ -x "$PG_BIN/postgres" ] || missing+=("$PG_BIN/postgres")
+[ -x /usr/bin/prometheus ] || missing+=(/usr/bin/prometheus)
 if [ "${#missing[@]}" -ne 0 ]; then
   echo "services.sh: still missing after install: ${missing[*]}" >&2
   exit 1
 fi
-echo "services.sh: ok (redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'))"
+echo "services.sh: ok (redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'), prometheus $(/usr/bin/prometheus --version 2>&1 | awk 'NR==1{print $3}'))"

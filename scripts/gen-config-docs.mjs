@@ -19,6 +19,7 @@ const GROUPS = {
   sampling: 'Sampling',
   propagation: 'Propagation',
   instrumentations: 'Instrumentations',
+  runtime: 'Runtime metrics',
   platform: 'Platform (set by the environment, not by you)',
 };
 

@@ -13,13 +13,17 @@ export function unknownInstrumentationNames(values: Values, known: readonly Inst
   return out;
 }
 
-/** Which catalog entries this process loads, given the config. */
-export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG): InstrumentationDescriptor[] {
+/**
+ * Which catalog entries this process loads, given the config. runtime-node only when
+ * `upstreamRuntime` (see runtime/plan.ts): our own runtime metrics replace it otherwise.
+ */
+export function selectInstrumentations(values: Values, catalog: readonly InstrumentationDescriptor[] = CATALOG, upstreamRuntime = false): InstrumentationDescriptor[] {
   const only = values.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
   const off = new Set(values.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
   const metricsOff = values.OTEL_METRICS_EXPORTER.every((e) => e === 'none');
   return catalog.filter((d) => {
     if (off.has(d.name)) return false;
+    if (d.name === 'runtime-node' && !upstreamRuntime) return false;
     if (d.metricsOnly && metricsOff) return false;
     if (only.length > 0) return only.includes(d.name);
     if (!d.enabledByDefault) return false;

@@ -11,6 +11,7 @@ import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
 import { LazySdk } from './sdk/providers';
+import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
 
 export interface StartOptions {
@@ -94,7 +95,9 @@ function startOnce(options: StartOptions): Handle {
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
-  const selected = selectInstrumentations(v, known);
+  const runtime = runtimePlan(config);
+  for (const w of runtime.warnings) log.warn(w);
+  const selected = selectInstrumentations(v, known, runtime.upstream);
   const instrumentationConfig = instrumentationOptions(env, known);
   for (const w of instrumentationConfig.warnings) log.warn(w);
 
@@ -108,7 +111,8 @@ function startOnce(options: StartOptions): Handle {
 
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   installDiag(api, log);
-  const sdk = new LazySdk(config, log, { configurators: plugins.configurators, distro });
+  const runtimeMetrics = runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
+  const sdk = new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics);
   sdk.registerGlobals(api);
   sdk.warmUp(WARM_UP_MS);
 

@@ -3,6 +3,7 @@ import { instrumentationOptions } from '../config/instrumentation-options';
 import { type Config, describeConfig, type Env } from '../config/parse';
 import { has } from '../node-features';
 import type { Plugins } from '../plugins';
+import { runtimePlan } from '../runtime/plan';
 import { selectInstrumentations, unknownInstrumentationNames } from '../selection';
 
 /** What --print-config shows: the effective config, the plugins, the hook, and what would load when. */
@@ -32,12 +33,15 @@ export function printConfig(config: Config, plugins: Plugins, env: Env, hook: st
         : `Node ${process.versions.node} is not supported (need >= 22.15): nothing would be instrumented`,
   );
   lines.push('CommonJS: require-in-the-middle, primed before the app loads');
-  const selected = selectInstrumentations(config.values, known);
+  const runtime = runtimePlan(config);
+  const selected = selectInstrumentations(config.values, known, runtime.upstream);
   lines.push('', `# instrumentations (${selected.length} of ${known.length}), each loaded on first use of its target`);
   for (const d of selected) {
     const when = d.activation === 'module' ? [...d.modules.map((m) => m.name), ...d.globals.map((g) => `globalThis.${g}`)].join(', ') : `(${d.activation})`;
     lines.push(`${d.name.padEnd(18)} ${when}`);
   }
+  const groups = [...runtime.groups, ...runtime.extras];
+  lines.push('', '# runtime metrics', groups.length > 0 ? `${groups.join(', ')}; event loop sampled every ${runtime.resolutionMs} ms, windows of ${runtime.windowMs} ms` : runtime.upstream ? 'upstream runtime-node' : 'off');
   if (command.length > 0) lines.push('', `# would run: ${command.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }

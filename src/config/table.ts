@@ -175,6 +175,36 @@ export const TABLE = {
     default: [],
     description: 'When set, only Node processes with these script names start an SDK (wins over OTEL_NODE_EXCLUDE_PROCESSES).',
   }),
+  OTEL_NODE_RUNTIME_METRICS: listVar({
+    group: 'runtime',
+    standard: false,
+    allowed: ['all', 'none', 'gc', 'heap', 'eventloop', 'resources'],
+    default: ['all'],
+    description:
+      'Runtime metrics under the semantic conventions\' v8js.* and nodejs.* names (docs/runtime-metrics.md): gc (every GC\'s duration), heap (per heap space), eventloop (delay, utilization, time, and the autoinstrument.eventloop.delay histogram), resources (active handles). Only when metrics are exported.',
+  }),
+  OTEL_NODE_RUNTIME_METRICS_EXTRAS: listVar({
+    group: 'runtime',
+    standard: false,
+    allowed: ['none', 'all', 'gc_time', 'gc_reclaimed'],
+    default: ['none'],
+    description: 'Opt-in runtime metrics of our own: gc_time (autoinstrument.gc.time, cumulative GC seconds kept in integer nanoseconds), gc_reclaimed (autoinstrument.gc.reclaimed, heap bytes freed per GC, from V8\'s GC profiler).',
+  }),
+  OTEL_NODE_RUNTIME_METRICS_EVENTLOOP_RESOLUTION: numberVar({
+    group: 'runtime',
+    standard: false,
+    min: 1,
+    max: 1000,
+    default: 10,
+    description: 'Milliseconds between event-loop delay samples; smaller sees shorter stalls and costs more wake-ups.',
+  }),
+  OTEL_NODE_RUNTIME_METRICS_WINDOW: numberVar({
+    group: 'runtime',
+    standard: false,
+    min: 100,
+    description:
+      'Milliseconds each window of the windowed gauges lasts (nodejs.eventloop.delay.*, nodejs.eventloop.utilization); every metric reader reports the last closed window. Default: OTEL_METRIC_EXPORT_INTERVAL.',
+  }),
   AWS_LAMBDA_FUNCTION_NAME: stringVar({
     group: 'platform',
     standard: false,

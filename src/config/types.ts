@@ -1,7 +1,7 @@
 /** A parse either yields a value or says why the raw string was refused. */
 export type ParseResult<T> = { ok: true; value: T; note?: string } | { ok: false; reason: string };
 
-export type VarGroup = 'general' | 'resource' | 'exporters' | 'otlp' | 'processors' | 'limits' | 'sampling' | 'propagation' | 'instrumentations' | 'platform';
+export type VarGroup = 'general' | 'resource' | 'exporters' | 'otlp' | 'processors' | 'limits' | 'sampling' | 'propagation' | 'instrumentations' | 'runtime' | 'platform';
 
 /** One environment variable we read: the single source for parser, docs, flags and the redacted dump. */
 export interface VarSpec<T> {

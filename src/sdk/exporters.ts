@@ -128,22 +128,3 @@ export function zipkinExporter<I>(v: Values, log: Logger): LazyExporter<I> {
     log,
   );
 }
-
-/**
- * The Prometheus exporter is a reader with its own (unref'd) HTTP server, started when the
- * metrics SDK is built. A port in use is one warning; the app and the other exporters go on.
- */
-export function prometheusReader(v: Values, log: Logger): import('@opentelemetry/sdk-metrics').IMetricReader[] {
-  const host = v.OTEL_EXPORTER_PROMETHEUS_HOST ?? 'localhost';
-  const port = v.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464;
-  try {
-    const p = require('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus');
-    const reader = new p.PrometheusExporter({ host, port }, (err) => {
-      if (err) log.warn(`Prometheus exporter could not listen on ${host}:${port} (${errorText(err)}); metrics are not served there`);
-    });
-    return [reader];
-  } catch (err) {
-    log.warn(`Prometheus exporter could not be created (${errorText(err)}); metrics are not served`);
-    return [];
-  }
-}

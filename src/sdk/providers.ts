@@ -2,7 +2,8 @@ import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
-import { exporterNames, otlpExporter, prometheusReader, zipkinExporter } from './exporters';
+import { exporterNames, otlpExporter, zipkinExporter } from './exporters';
+import { prometheusReader } from './prometheus';
 import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
 import { buildSampler } from './sampler';
@@ -10,8 +11,12 @@ import { LazyMeter } from './lazy-meter';
 import { emptyAdditions, runConfigurators, type SdkAdditions } from '../plugins/configurators';
 import type { ConfiguratorDescriptor, DistroDescriptor } from '../plugins/types';
 import type { Config } from '../config/parse';
+import type { RuntimeMetrics } from '../runtime';
+import { SCOPE as RUNTIME_SCOPE } from '../runtime/names';
 
 type Api = typeof import('@opentelemetry/api');
+
+const VERSION = (require('../../package.json') as { version: string }).version;
 
 /**
  * @opentelemetry/core's suppressTracing() key (core/src/trace/suppress-tracing.ts). createContextKey
@@ -88,6 +93,7 @@ export class LazySdk {
     private readonly config: Config,
     private readonly log: Logger,
     plugins: { configurators: readonly ConfiguratorDescriptor[]; distro?: DistroDescriptor | undefined } = { configurators: [] },
+    private readonly runtime?: RuntimeMetrics,
   ) {
     const values = config.values;
     this.values = values;
@@ -143,7 +149,7 @@ export class LazySdk {
     const timing = { exportIntervalMillis: this.values.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(this.values.OTEL_METRIC_EXPORT_TIMEOUT ?? 30000, this.values.OTEL_METRIC_EXPORT_INTERVAL ?? 60000) };
     const temporality = temporalitySelector(m, this.values.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
     const exporting = names.flatMap((name): import('@opentelemetry/sdk-metrics').IMetricReader[] => {
-      if (name === 'prometheus') return prometheusReader(this.values, this.log);
+      if (name === 'prometheus') return prometheusReader(this.values, this.log, () => this.resource()?.waitForAsyncAttributes?.().catch(() => undefined) ?? Promise.resolve());
       if (name === 'console') return [new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing })];
       const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.config, 'metrics', this.log);
       // Answered here, so the reader does not load the exporter package early to ask it.
@@ -154,7 +160,15 @@ export class LazySdk {
       return [new m.PeriodicExportingMetricReader({ exporter, ...timing })];
     });
     const resource = this.resource();
-    return new m.MeterProvider({ readers: [...exporting, ...extras.metricReaders], views: extras.views, ...(resource ? { resource } : {}) });
+    this.runtime?.beforeReaders();
+    const provider = new m.MeterProvider({ readers: [...exporting, ...extras.metricReaders], views: extras.views, ...(resource ? { resource } : {}) });
+    try {
+      this.runtime?.attach(provider.getMeter(RUNTIME_SCOPE, VERSION));
+    } catch (err) {
+      this.log.warn(`runtime metrics could not start (${errorText(err)}); continuing without them`);
+      this.runtime?.stop();
+    }
+    return provider;
   }
 
   private buildLogs(): (LoggerProvider & Flushable) | undefined {
@@ -266,6 +280,8 @@ export class LazySdk {
 
   /** Flushes and shuts down whatever was built; never rejects. */
   async shutdown(): Promise<void> {
+    this.runtime?.flush();
+    this.runtime?.stop();
     await Promise.all([...this.built].map((p) => p.shutdown().catch((err: unknown) => this.log.debug(`shutdown: ${errorText(err)}`))));
   }
 

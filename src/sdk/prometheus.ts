@@ -1,0 +1,42 @@
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { Values } from '../config/table';
+import { errorText, type Logger } from '../log';
+
+/**
+ * The Prometheus exporter is a reader; the scrape endpoint is our own HTTP server, started when
+ * the metrics SDK is built. Ours rather than the exporter's because the exporter's server unrefs
+ * itself but not its connections, so a scraper's keep-alive connection kept the app from ever
+ * exiting (test: runtime-metrics.test.mjs, whose app must exit while Prometheus scrapes it).
+ * A port in use is one warning; the app and the other exporters go on.
+ */
+export function prometheusReader(v: Values, log: Logger, resourceSettled: () => Promise<void>): IMetricReader[] {
+  const host = v.OTEL_EXPORTER_PROMETHEUS_HOST ?? 'localhost';
+  const port = v.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464;
+  try {
+    const p = require('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus');
+    const http = require('node:http') as typeof import('node:http');
+    const server = http.createServer();
+    class Served extends p.PrometheusExporter {
+      override async onShutdown(): Promise<void> {
+        server.close();
+        server.closeAllConnections();
+        await super.onShutdown();
+      }
+    }
+    const reader = new Served({ host, port, preventServerStart: true });
+    server.on('request', (req, res) => {
+      // A scrape that came before the async resource detectors finished waits for them (the
+      // serializer would otherwise log an error and serve an incomplete target_info).
+      if ((req.url ?? '/').split('?')[0] === '/metrics') return void resourceSettled().then(() => reader.getMetricsRequestHandler(req, res));
+      res.statusCode = 404;
+      res.end('Not found; metrics are at /metrics\n');
+    });
+    server.on('connection', (socket) => socket.unref());
+    server.on('error', (err) => log.warn(`Prometheus exporter could not listen on ${host}:${port} (${errorText(err)}); metrics are not served there`));
+    server.listen(port, host).unref();
+    return [reader];
+  } catch (err) {
+    log.warn(`Prometheus exporter could not be created (${errorText(err)}); metrics are not served`);
+    return [];
+  }
+}
