@@ -39,4 +39,6 @@ export interface InstrumentationDescriptor {
   readonly entry?: string;
   /** Plugins only: the package that declared it, as name@version, for messages. */
   readonly origin?: string;
+  /** Constructor config under the user's OTEL_NODE_INSTRUMENTATION_* options (src/catalog/extras.ts). */
+  readonly config?: Readonly<Record<string, unknown>>;
 }

@@ -156,7 +156,7 @@ export class LazyInstrumentations {
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
       // instrumentations (undici) also read config.enabled at call time, so it must stay true.
-      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({ ...this.options.get(d.name) });
+      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({ ...d.config, ...this.options.get(d.name) });
       this.isolatePatches(d, instance);
       // Some instrumentations create their instruments only here (runtime-node's collectors
       // exist only after the base constructor ran), as upstream's registerInstrumentations does.

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { EXTRAS_BY_PACKAGE } from '../catalog/extras';
 import { errorText } from '../log';
+import { extraPlugin } from './extras';
 import { readField } from './field';
 import type { Discovery, Plugin } from './types';
 
@@ -103,7 +105,23 @@ export function discover(o: DiscoverOptions): Discovery {
   }
   for (const name of [...deps].sort()) {
     const d = packageDir(name, root);
-    if (d !== undefined) visit(d);
+    if (d === undefined) continue;
+    const extra = EXTRAS_BY_PACKAGE.get(name);
+    if (extra !== undefined && !o.disabled.includes(name)) {
+      // A known instrumentation without an "otel" field of its own (src/catalog/extras.ts).
+      try {
+        const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as Json;
+        if (pkg.otel === undefined) {
+          seen.add(realpathSync(d));
+          plugins.push(extraPlugin(extra, pkg, d, root));
+          continue;
+        }
+      } catch (err) {
+        warnings.push(`plugin ${name}: installed but not usable (${errorText(err)}); skipped`);
+        continue;
+      }
+    }
+    visit(d);
   }
   plugins.sort((a, b) => (a.packageName < b.packageName ? -1 : a.packageName > b.packageName ? 1 : 0));
   return { root, plugins, warnings };
