@@ -3,8 +3,9 @@
 //
 // What runtime metrics cost the app, in the same run, against the same app under our register
 // with runtime metrics off (the baseline) and under plain node:
-//   - alloc: an allocation-heavy loop (thousands of GCs), timed inside the child after the SDK
-//     warm-up; the extra time divided by the GC count is the cost per GC.
+//   - alloc: an allocation-heavy loop, timed inside the child after the SDK warm-up, with a 1 MiB
+//     young generation (--max-semi-space-size=1) so that it causes hundreds of GCs; the extra
+//     time divided by the GC count is the cost per GC.
 //   - idle:  CPU time spent over 3 s of an idle process (the event-loop sampler's wake-ups).
 // Variants run one child at a time, alternating, for N rounds; medians are reported. Metrics go to
 // a local OTLP sink on 127.0.0.1 that answers 200 (the export interval is longer than a run, so
@@ -52,7 +53,7 @@ const VARIANTS = {
 function run(flags, env) {
   return new Promise((resolve, reject) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'NODE_OPTIONS'));
-    const c = spawn(node, [...flags, child], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(node, ['--max-semi-space-size=1', ...flags, child], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));

@@ -1,5 +1,6 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
+import { parseOrExit } from './parse-args';
 import { analyze, type Analysis } from '../bootstrap/analyze';
 import { BootstrapError } from '../bootstrap/errors';
 import { plan, runInstall, shown } from '../bootstrap/install';
@@ -61,12 +62,8 @@ const say = (line: string): void => {
 /** Parses the flags, runs the action, and returns the exit code; never throws for a user error. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseOrExit(program, argv);
+  if (usage !== undefined) return usage;
   const o = program.opts<Opts>();
   const seconds = Number(o.timeout);
   if (!(seconds > 0)) {

@@ -1,27 +1,18 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { CATALOG } from '../catalog/catalog.generated';
 import { effectiveConfig, withDistro } from '../config/effective';
 import { loadPlugins } from '../plugins';
 import { TABLE } from '../config/table';
+import { GROUP_TITLES } from '../config/types';
 import { has } from '../node-features';
 import { FLAGS } from './flags';
+import { parseOrExit } from './parse-args';
 import { withHook } from './node-options';
 import { printConfig } from './print-config';
 import { runChild } from './run-child';
 
 const NAME = 'otel-instrument';
-const GROUP_TITLES: Record<string, string> = {
-  general: 'General:',
-  resource: 'Resource:',
-  exporters: 'Exporters:',
-  otlp: 'OTLP exporter:',
-  processors: 'Batching and intervals:',
-  limits: 'Limits:',
-  sampling: 'Sampling:',
-  propagation: 'Propagation:',
-  instrumentations: 'Instrumentations:',
-};
 
 const say = (line: string): void => {
   process.stderr.write(`${NAME}: ${line}\n`);
@@ -58,7 +49,7 @@ function buildProgram(): Command {
     const spec = TABLE[f.name];
     const def = spec.defaultLabel === '' ? '' : ` (default: ${spec.defaultLabel})`;
     const type = spec.allowed && spec.allowed.length > 12 ? 'list of instrumentation names' : spec.typeLabel;
-    program.addOption(new Option(`${f.long} <value>`, `${f.name}: ${type}${def}`).helpGroup(GROUP_TITLES[spec.group] ?? 'Other:'));
+    program.addOption(new Option(`${f.long} <value>`, `${f.name}: ${type}${def}`).helpGroup(`${GROUP_TITLES[spec.group]}:`));
     if (f.underscore !== f.long) program.addOption(new Option(`${f.underscore} <value>`).hideHelp());
   }
   return program;
@@ -67,12 +58,8 @@ function buildProgram(): Command {
 /** The whole CLI: flags become env, the hook goes into NODE_OPTIONS once, the child's fate is ours. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseOrExit(program, argv);
+  if (usage !== undefined) return usage;
   const opts = program.opts<Record<string, string | boolean | undefined>>();
   const command = program.args;
   const flagEnv: Record<string, string> = {};

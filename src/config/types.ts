@@ -3,6 +3,21 @@ export type ParseResult<T> = { ok: true; value: T; note?: string } | { ok: false
 
 export type VarGroup = 'general' | 'resource' | 'exporters' | 'otlp' | 'processors' | 'limits' | 'sampling' | 'propagation' | 'instrumentations' | 'runtime' | 'platform';
 
+/** Section titles, in order, for docs/configuration.md and otel-instrument --help. */
+export const GROUP_TITLES: Readonly<Record<VarGroup, string>> = {
+  general: 'General',
+  resource: 'Resource',
+  exporters: 'Exporters',
+  otlp: 'OTLP exporter',
+  processors: 'Batching and intervals',
+  limits: 'Limits',
+  sampling: 'Sampling',
+  propagation: 'Propagation',
+  instrumentations: 'Instrumentations',
+  runtime: 'Runtime metrics',
+  platform: 'Platform (set by the environment, not by you)',
+};
+
 /** One environment variable we read: the single source for parser, docs, flags and the redacted dump. */
 export interface VarSpec<T> {
   readonly group: VarGroup;
