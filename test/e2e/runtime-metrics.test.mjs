@@ -86,7 +86,7 @@ test('every GC is counted: the exported counts equal an independent observer\'s,
 for (const [how, flags] of Object.entries(REGISTER)) {
   test(`names, units, instruments and attributes follow the semantic conventions (--${how})`, async () => {
     const svc = service(`names-${how}`);
-    const res = await runNode([...QUIET_START, ...flags], 'runtime-storm.cjs', { env: env(svc, { LINGER_MS: '2500', STORM_MS: '500' }) });
+    const res = await runNode([...QUIET_START, ...flags], 'runtime-storm.cjs', { env: env(svc, { LINGER_MS: '2500', STORM_ITERATIONS: '1500' }) });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stderr, '');
     const all = await waitFor(() => latest(svc, 'nodejs.eventloop.delay.p99') && exported(svc), 5000);
@@ -151,7 +151,7 @@ test('a 200 ms block shows in the delay gauges and histogram, in OTLP and Promet
         OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
         OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
         OTEL_METRIC_EXPORT_INTERVAL: '2000',
-        STORM_MS: '300',
+        STORM_ITERATIONS: '1000',
         BLOCK_ON_SIGNAL: '1',
         LINGER_MS: '60000',
       }),
@@ -190,7 +190,7 @@ test('a 200 ms block shows in the delay gauges and histogram, in OTLP and Promet
 
 test('extras: GC time kept in integer nanoseconds and bytes reclaimed per GC', async () => {
   const svc = service('extras');
-  const res = await runNode([...QUIET_START, ...REGISTER.require], 'runtime-storm.cjs', { env: env(svc, { OTEL_NODE_RUNTIME_METRICS_EXTRAS: 'all', LINGER_MS: '2000', STORM_MS: '800' }) });
+  const res = await runNode([...QUIET_START, ...REGISTER.require], 'runtime-storm.cjs', { env: env(svc, { OTEL_NODE_RUNTIME_METRICS_EXTRAS: 'all', LINGER_MS: '2000', STORM_ITERATIONS: '3000' }) });
   assert.equal(res.code, 0, res.stderr);
   const time = await waitFor(() => latest(svc, 'autoinstrument.gc.time'), 5000);
   assert.ok(time, 'autoinstrument.gc.time missing');
