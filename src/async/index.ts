@@ -1,5 +1,5 @@
 import type { Values } from '../config/table';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import type { LazySdk } from '../sdk/providers';
 import { hookModules, type ModuleHooks } from './modules';
 import { type Forwarded, readableSpan } from './protocol';
@@ -41,10 +41,19 @@ export function installAsync(o: AsyncOptions): ModuleHooks {
     return u;
   };
 
+  // Each part is on its own: one failing leaves the others (and the app) as they are.
+  const guarded = (what: string, f: () => void): void => {
+    try {
+      f();
+    } catch (err) {
+      log.warn(`async tracing: ${what} could not be set up (${errorText(err)}); it is left untraced`);
+    }
+  };
   let hooks: ModuleHooks = { esmInclude: [] };
-  const targets = parseTargets(v.OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE, process.cwd());
-  for (const w of targets.warnings) log.warn(w);
-  if (!isEmpty(targets)) {
+  guarded('OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE', () => {
+    const targets = parseTargets(v.OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE, process.cwd());
+    for (const w of targets.warnings) log.warn(w);
+    if (isEmpty(targets)) return;
     hooks = hookModules(
       targets,
       o.resolveFrom,
@@ -57,8 +66,8 @@ export function installAsync(o: AsyncOptions): ModuleHooks {
       },
       log,
     );
-  }
-  if (v.OTEL_NODE_ASYNC_TIMERS_TRACE_ENABLED) patchTimers(rec, api);
+  });
+  if (v.OTEL_NODE_ASYNC_TIMERS_TRACE_ENABLED) guarded('timers', () => patchTimers(rec, api));
   if (v.OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED || o.worker !== undefined) {
     const sdk = o.sdk;
     const receive =
@@ -67,7 +76,7 @@ export function installAsync(o: AsyncOptions): ModuleHooks {
         if (m.t === 'metric') sink.record(unit(m.type, m.name), m.state, m.seconds);
         else sdk?.endForeignSpan((resource) => readableSpan(m.span, resource, api));
       });
-    patchWorker(rec, receive, log);
+    guarded('worker threads', () => patchWorker(rec, receive, log));
   }
   return hooks;
 }

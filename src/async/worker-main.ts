@@ -1,11 +1,13 @@
 import { relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as wt from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import type { Span } from '@opentelemetry/api';
 import { errorText, type Logger } from '../log';
 import { type Forwarded, plainContext, WORKER_DATA_KEY, type WorkerStartData } from './protocol';
 import { type Recorder, stateOf, Unit } from './recorder';
+
+// The module object itself (an import namespace copy has getters only): Worker is replaced on it.
+const wt = require('node:worker_threads') as typeof import('node:worker_threads');
 
 /** Where what a worker forwards goes: exported here (main thread) or passed on (a worker's worker). */
 export type Receive = (m: Forwarded) => void;
@@ -14,7 +16,7 @@ interface Traced {
   unit: Unit;
   span: Span;
   start: number;
-  channel: wt.BroadcastChannel;
+  channel: import('node:worker_threads').BroadcastChannel;
   error?: unknown;
   terminated: boolean;
 }
@@ -52,27 +54,27 @@ export function patchWorker(rec: Recorder, receive: Receive, log: Logger): void 
   let n = 0;
   const finish = (t: Traced, code: unknown): void => {
     let m: { message: unknown } | undefined;
-    while ((m = wt.receiveMessageOnPort(t.channel as unknown as wt.MessagePort)) !== undefined) receive(m.message as Forwarded);
+    while ((m = wt.receiveMessageOnPort(t.channel as unknown as import('node:worker_threads').MessagePort)) !== undefined) receive(m.message as Forwarded);
     t.channel.close();
     const state = t.error !== undefined ? stateOf(t.error) : t.terminated ? 'cancelled' : code === 0 ? 'finished' : 'exception';
     rec.end(t.unit, t.span, t.start, state !== 'finished', t.error, state, t.error === undefined && code !== 0 ? `exit code ${String(code)}` : undefined);
   };
 
   class Worker extends Original {
-    constructor(filename: string | URL, options?: wt.WorkerOptions) {
+    constructor(filename: string | URL, options?: import('node:worker_threads').WorkerOptions) {
       const start = performance.now();
       const name = workerName(filename, options);
       const unit = units.get(name) ?? new Unit('worker', name);
       units.set(name, unit);
       const span = rec.startSpan(unit);
-      let channel: wt.BroadcastChannel | undefined;
+      let channel: import('node:worker_threads').BroadcastChannel | undefined;
       if (span !== undefined) {
         try {
           const data: WorkerStartData = { channel: `otel-autoinstrument:${process.pid}:${wt.threadId}:${n++}`, parent: plainContext(span.spanContext()) };
           channel = new wt.BroadcastChannel(data.channel);
           channel.onmessage = (e: unknown) => receive((e as { data: Forwarded }).data);
           channel.unref();
-          wt.setEnvironmentData(WORKER_DATA_KEY, data as unknown as wt.Serializable);
+          wt.setEnvironmentData(WORKER_DATA_KEY, data as unknown as import('node:worker_threads').Serializable);
         } catch (err) {
           log.debug(`async tracing: worker channel: ${errorText(err)}`);
         }
