@@ -32,9 +32,11 @@ export function patchTimers(rec: Recorder, api: typeof import('@opentelemetry/ap
     }
     return u;
   };
-  const traced = (callback: Fn): Fn =>
+  // An Immediate is marked unref'd just before its callback runs (lib/internal/timers.js
+  // processImmediate), so its ref state says nothing then; nothing of the SDK uses setImmediate.
+  const traced = (callback: Fn, checkRef: boolean): Fn =>
     function (this: HasRef | undefined): unknown {
-      if (this?.hasRef?.() === false || api.context.active().getValue(SUPPRESS_TRACING) === true) return Reflect.apply(callback, this, arguments);
+      if ((checkRef && this?.hasRef?.() === false) || api.context.active().getValue(SUPPRESS_TRACING) === true) return Reflect.apply(callback, this, arguments);
       return rec.invoke(unitFor(callback.name || 'anonymous'), callback, this, arguments);
     };
   const timers = require('node:timers') as Record<string, unknown>;
@@ -46,7 +48,7 @@ export function patchTimers(rec: Recorder, api: typeof import('@opentelemetry/ap
       [name](this: unknown, callback: unknown): unknown {
         if (typeof callback !== 'function') return Reflect.apply(original, this, arguments);
         const args: unknown[] = Array.prototype.slice.call(arguments);
-        args[0] = traced(callback as Fn);
+        args[0] = traced(callback as Fn, name !== 'setImmediate');
         return Reflect.apply(original, this, args);
       },
     }[name] as Fn;
