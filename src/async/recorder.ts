@@ -34,21 +34,18 @@ export interface MetricSink {
 
 /** One traced thing (a function, a worker script, a timer callback name): its names and attribute sets, made once. */
 export class Unit {
-  readonly spanAttributes: Attributes;
   /** One attribute set per state, shared by every observation. */
   readonly metricAttributes: Readonly<Record<State, Attributes>>;
+  /** "function sendInvoices": type and name are in the span name, not in span attributes, which cost ~1 µs per call. */
+  readonly spanName: string;
 
   constructor(
     readonly type: UnitType,
     readonly name: string,
   ) {
-    this.spanAttributes = { 'autoinstrument.async.type': type, 'autoinstrument.async.name': name, ...(type === 'function' ? { 'code.function.name': name } : {}) };
     const attrs = (state: State): Attributes => Object.freeze({ type, name, state });
     this.metricAttributes = { finished: attrs('finished'), exception: attrs('exception'), cancelled: attrs('cancelled'), timeout: attrs('timeout') };
-  }
-
-  get spanName(): string {
-    return `${this.type} ${this.name}`;
+    this.spanName = `${type} ${name}`;
   }
 }
 
@@ -96,7 +93,7 @@ export class Recorder {
   /** A span for `unit`, child of the active span; undefined if our side failed. */
   startSpan(unit: Unit, parent: Context = this.api.context.active()): Span | undefined {
     try {
-      return this.tracer.startSpan(unit.spanName, { attributes: unit.spanAttributes }, parent);
+      return this.tracer.startSpan(unit.spanName, undefined, parent);
     } catch (err) {
       this.fail(err);
       return undefined;
