@@ -89,7 +89,8 @@ export function readableSpan(p: PlainSpan, resource: Resource, api: typeof impor
     duration: p.duration,
     ended: true,
     status: p.status,
-    attributes: { ...p.attributes, 'thread.id': p.threadId },
+    // A span that names its thread (a nested worker's lifetime span) keeps it.
+    attributes: { 'thread.id': p.threadId, ...p.attributes },
     links,
     events: p.events,
     resource,

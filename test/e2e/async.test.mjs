@@ -209,3 +209,22 @@ test('with no OTEL_NODE_ASYNC_* variable set, nothing of src/async is loaded', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a worker started by a traced worker is traced too; its spans reach the main thread through its parent', async () => {
+  const svc = service('nested');
+  const res = await runNode(REGISTER.require, 'async-nested-worker-app.cjs', { env: envFor(svc, { OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED: 'true' }) });
+  assert.equal(res.code, 0, res.stderr);
+  await waitFor(() => spansOf(svc).length >= 4);
+  const spans = spansOf(svc);
+  const byName = (name) => spans.filter((s) => s.name === name);
+  const [parent] = byName('parent');
+  const workers = byName('worker async-nested-worker-app.cjs');
+  const outer = workers.find((w) => w.parentSpanId === parent.spanId);
+  const inner = workers.find((w) => w.parentSpanId === outer?.spanId);
+  const [innermost] = byName('innermost');
+  assert.ok(outer && inner && innermost, spans.map((s) => s.name).join(','));
+  assert.equal(innermost.parentSpanId, inner.spanId);
+  assert.equal(innermost.traceId, parent.traceId);
+  assert.equal(innermost.attributes['thread.id'], inner.attributes['thread.id']);
+  assert.notEqual(inner.attributes['thread.id'], outer.attributes['thread.id']);
+});
