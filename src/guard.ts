@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
+import { getEnvironmentData, isMainThread } from 'node:worker_threads';
 import { has } from './node-features';
 
 /** Why start() does nothing in this process; undefined means go ahead. */
@@ -32,11 +32,20 @@ export function filteredOut(filter: ProcessFilter, argv1: string | undefined): s
   return hit === undefined ? undefined : `process "${hit}" is in OTEL_NODE_EXCLUDE_PROCESSES`;
 }
 
-export function skipReason(opts: { sdkDisabled: boolean; processes: ProcessFilter }): SkipReason {
+/** Where a thread that traces its workers leaves their start data (src/async/protocol.ts). */
+export const WORKER_DATA_KEY = 'otel-autoinstrument:async-worker';
+
+/** A worker thread whose parent traces it (OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED): it forwards, it runs no SDK. */
+export function tracedWorker(): boolean {
+  return !isMainThread && getEnvironmentData(WORKER_DATA_KEY) !== undefined;
+}
+
+export function skipReason(opts: { sdkDisabled: boolean; processes: ProcessFilter; tracedWorker?: boolean }): SkipReason {
   if (!has('supported')) return `Node ${process.versions.node} is not supported (need >= 22.15); running without instrumentation`;
   if (opts.sdkDisabled) return 'OTEL_SDK_DISABLED=true';
-  // Worker threads inherit NODE_OPTIONS; their telemetry belongs to the main thread's SDK.
-  if (!isMainThread) return 'worker thread';
+  // Worker threads inherit NODE_OPTIONS; their telemetry belongs to the main thread's SDK, which
+  // a traced worker forwards to.
+  if (!isMainThread && opts.tracedWorker !== true) return 'worker thread';
   return filteredOut(opts.processes, process.argv[1]);
 }
 

@@ -3,13 +3,14 @@ import type { InstrumentationDescriptor } from './catalog/types';
 import { instrumentationOptions } from './config/instrumentation-options';
 import { effectiveConfig, withDistro } from './config/effective';
 import { type Config, describeConfig, type Env } from './config/parse';
-import { claimSingleton, skipReason } from './guard';
+import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
+import type { Values } from './config/table';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
@@ -37,6 +38,11 @@ const WARM_UP_MS = 1000;
 
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (reason: string, config?: Config): Handle => ({ started: false, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
+
+/** Any OTEL_NODE_ASYNC_* variable set: only then is src/async loaded. */
+function asyncWanted(v: Values): boolean {
+  return v.OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE.length > 0 || v.OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED || v.OTEL_NODE_ASYNC_TIMERS_TRACE_ENABLED;
+}
 
 const NO_PLUGINS: Plugins = { discovery: { root: undefined, plugins: [], warnings: [] }, distro: undefined, instrumentations: [], configurators: [], warnings: [] };
 
@@ -76,7 +82,8 @@ function startOnce(options: StartOptions): Handle {
     return skipped(eff.error);
   }
   const pre = eff.config;
-  const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES } });
+  const worker = tracedWorker();
+  const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES }, tracedWorker: worker });
   if (reason !== undefined) {
     const log = createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel);
     for (const w of pre.warnings) log.warn(w);
@@ -111,17 +118,26 @@ function startOnce(options: StartOptions): Handle {
 
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   installDiag(api, log);
-  const runtimeMetrics = runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
-  const sdk = new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics);
-  sdk.registerGlobals(api);
-  sdk.warmUp(WARM_UP_MS);
+  // A worker its parent traces forwards its spans to the parent (src/async); it builds no SDK.
+  const workerData = worker ? (require('./async/worker-side') as typeof import('./async/worker-side')).workerStartData() : undefined;
+  const forwarding = workerData ? (require('./async/worker-side') as typeof import('./async/worker-side')).startWorkerSide(api, v, workerData, log) : undefined;
+  const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
+  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics);
+  sdk?.registerGlobals(api);
+  sdk?.warmUp(WARM_UP_MS);
 
   const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
   const lazy = new LazyInstrumentations(selected, log, from, providers, instrumentationConfig.byName);
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
-  installEsmHook(lazy.targetNames(), from, log);
+  const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
+  installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
   installResolveHook(lazy, log);
   installGlobalTriggers(lazy);
+  if (forwarding) {
+    // Each span is sent as it ends; no exporter to flush, no signal to handle in a worker.
+    log.debug('started in a traced worker thread, forwarding to the parent thread');
+    return { started: true, config, instrumentations: lazy, shutdown: noop, forceFlush: noop };
+  }
   for (const d of lazy.enabled) if (d.activation === 'lambda') lazy.activate(d, 'startup');
   // Runtime and host metrics describe a running process: they start with the warm-up, so a
   // process that is over within its first second never loads them.
@@ -130,11 +146,11 @@ function startOnce(options: StartOptions): Handle {
 
   const shutdown = (): Promise<void> => {
     lazy.close();
-    return sdk.shutdown();
+    return sdk?.shutdown() ?? Promise.resolve();
   };
   installShutdown(shutdown, log);
   log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
-  return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk.forceFlush() };
+  return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
 }
 
 export { selectInstrumentations, unknownInstrumentationNames } from './selection';

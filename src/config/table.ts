@@ -160,6 +160,26 @@ export const TABLE = {
     standard: false,
     description: 'The distro to use when several installed packages declare one; "none" uses none.',
   }),
+  OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE: listVar({
+    group: 'instrumentations',
+    standard: false,
+    lowercase: false,
+    default: [],
+    description:
+      'Exported functions to trace, each call a span and a duration/count observation (docs/async-tracing.md): `./path/file.js:fn` (relative to the working directory), `pkg:fn` (a package\'s export) or `fn` (that export of any of the app\'s own modules, not node_modules).',
+  }),
+  OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED: booleanVar({
+    group: 'instrumentations',
+    standard: false,
+    default: false,
+    description: 'Trace worker threads: each `new Worker()` a span until it exits, spans started in the worker join it and are exported by the main thread.',
+  }),
+  OTEL_NODE_ASYNC_TIMERS_TRACE_ENABLED: booleanVar({
+    group: 'instrumentations',
+    standard: false,
+    default: false,
+    description: 'Trace every setTimeout, setInterval and setImmediate callback run (unref\'d timers excepted), named by the callback.',
+  }),
   OTEL_NODE_EXCLUDE_PROCESSES: listVar({
     group: 'general',
     standard: false,

@@ -4,6 +4,7 @@ import { errorText, type Logger } from '../log';
 import type { InstrumentationDescriptor } from '../catalog/types';
 import type { LazyInstrumentations } from './lazy-instrumentations';
 import { onFirstGlobalUse } from './global-trigger';
+import { isBuiltin } from './module-names';
 
 type InstrumentationPkg = typeof import('@opentelemetry/instrumentation');
 
@@ -56,13 +57,20 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger): voi
  * an ESM app pays for wrapping. Its synchronous in-thread hooks need a Node with
  * nodejs/node#59929; before that, the threaded loader gets the same include list.
  */
-export function installEsmHook(include: string[], resolveFrom: string, log: Logger): void {
+export function installEsmHook(include: string[], resolveFrom: string, log: Logger, alsoInclude?: (url: string) => boolean): void {
   const req = nodeModule.createRequire(resolveFrom);
   try {
     if (has('syncEsmHooks')) {
-      const iitm = req('import-in-the-middle/register-hooks.mjs') as { register(o: { include: string[] }): void };
-      iitm.register({ include });
+      const iitm = req('import-in-the-middle/register-hooks.mjs') as { register(o: { include: string[] } | { shouldInclude(url: string, specifier: string): boolean }): void };
+      if (alsoInclude === undefined) iitm.register({ include });
+      else {
+        // A predicate replaces import-in-the-middle's list matcher; this is the list's rule
+        // (the specifier or the URL is listed; a builtin also as node:name) plus ours.
+        const listed = new Set(include.flatMap((n) => (isBuiltin(n) ? [n, `node:${n}`] : [n])));
+        iitm.register({ shouldInclude: (url, specifier) => listed.has(specifier) || listed.has(url) || alsoInclude(url) });
+      }
     } else {
+      if (alsoInclude !== undefined) log.warn(`unqualified names in OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE apply to CommonJS modules only on Node ${process.versions.node}; ES modules need Node >= 22.22.3 or >= 24.11.1 (qualify the name with its file to trace it in an ES module)`);
       const { pathToFileURL } = require('node:url') as typeof import('node:url');
       nodeModule.register(pathToFileURL(req.resolve('import-in-the-middle/hook.mjs')).href, { data: { include } });
     }

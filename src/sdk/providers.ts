@@ -55,6 +55,18 @@ function temporalitySelector(m: SdkMetrics, preference: Values['OTEL_EXPORTER_OT
   return (type: import('@opentelemetry/sdk-metrics').InstrumentType) => (delta.includes(type) ? DELTA : CUMULATIVE);
 }
 
+/** The span limits from OTEL_SPAN_* and OTEL_ATTRIBUTE_* (also used by a traced worker thread's tracer). */
+export function spanLimits(v: Values) {
+  return {
+    attributeValueLengthLimit: v.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? v.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? Infinity,
+    attributeCountLimit: v.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? v.OTEL_ATTRIBUTE_COUNT_LIMIT ?? 128,
+    eventCountLimit: v.OTEL_SPAN_EVENT_COUNT_LIMIT ?? 128,
+    linkCountLimit: v.OTEL_SPAN_LINK_COUNT_LIMIT ?? 128,
+    attributePerEventCountLimit: v.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT ?? 128,
+    attributePerLinkCountLimit: v.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT ?? 128,
+  };
+}
+
 /** Builds on first call, remembers the result; a failed build is reported once and stays undefined. */
 function once<T>(what: string, log: Logger, build: () => T): () => T | undefined {
   let state: { v: T | undefined } | undefined;
@@ -129,16 +141,9 @@ export class LazySdk {
     const spanProcessors = [...extras.spanProcessors, ...exporting];
     const userSampler = this.config.sources.OTEL_TRACES_SAMPLER !== 'default';
     const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(v);
-    const spanLimits = {
-      attributeValueLengthLimit: v.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? v.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? Infinity,
-      attributeCountLimit: v.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? v.OTEL_ATTRIBUTE_COUNT_LIMIT ?? 128,
-      eventCountLimit: v.OTEL_SPAN_EVENT_COUNT_LIMIT ?? 128,
-      linkCountLimit: v.OTEL_SPAN_LINK_COUNT_LIMIT ?? 128,
-      attributePerEventCountLimit: v.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT ?? 128,
-      attributePerLinkCountLimit: v.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT ?? 128,
-    };
+    this.spanProcessors = spanProcessors;
     const resource = this.resource();
-    return new t.TracerProvider({ sampler, spanProcessors, spanLimits, ...(resource ? { resource } : {}) });
+    return new t.TracerProvider({ sampler, spanProcessors, spanLimits: spanLimits(v), ...(resource ? { resource } : {}) });
   }
 
   private buildMetrics(): (MeterProvider & Flushable) | undefined {
@@ -248,6 +253,20 @@ export class LazySdk {
         },
       });
     }
+  }
+
+  /** This thread's span processors, once the tracing SDK is built. */
+  private spanProcessors: readonly import('@opentelemetry/sdk-trace').SpanProcessor[] = [];
+
+  /**
+   * A span ended in a traced worker thread (src/async): handed to this thread's processors, under
+   * this thread's resource, as if it had ended here.
+   */
+  endForeignSpan(make: (resource: Resource) => import('@opentelemetry/sdk-trace').ReadableSpan): void {
+    const resource = this.tracerProvider() !== undefined ? this.resource() : undefined;
+    if (resource === undefined) return;
+    const span = make(resource);
+    for (const p of this.spanProcessors) p.onEnd(span);
   }
 
   /** Meters handed out before the metrics SDK was built. */
