@@ -2,11 +2,13 @@ import { CATALOG } from './catalog/catalog.generated';
 import type { InstrumentationDescriptor } from './catalog/types';
 import { instrumentationOptions } from './config/instrumentation-options';
 import { effectiveConfig, withDistro } from './config/effective';
-import { type Config, describeConfig, type Env } from './config/parse';
+import { type Config, describeConfig, type Env, type TopLayer } from './config/parse';
+import { apiCopy, apiCopyWarning } from './api/copy';
 import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
+import { dirname } from 'node:path';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
@@ -15,16 +17,27 @@ import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
 
-export interface StartOptions {
-  /** Which entry file called: tells the report which hook path the user took. */
-  readonly entry?: 'import' | 'require' | 'api';
+export type Entry = 'import' | 'require' | 'api';
+
+/** What the entry points ask of start(): the register files only name themselves. */
+export interface StartRequest {
+  /** Which entry called: tells the report which hook path the user took. */
+  readonly entry?: Entry;
   /** Defaults to process.env; tests pass their own. */
   readonly env?: Env;
+  /** start()'s options, the layer above the environment. */
+  readonly top?: TopLayer;
+  /** Instrumentation configs from start()'s options, merged over the environment's. */
+  readonly instrumentations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Warnings found before the start (unknown option keys), logged with the others. */
+  readonly warnings?: readonly string[];
 }
 
 /** What start() gives back, whether or not it started anything. */
 export interface Handle {
   readonly started: boolean;
+  /** Which entry started it: the --import or --require register hook, or start() ('api'). */
+  readonly entry: Entry;
   /** Why nothing was started, when it was not. */
   readonly skipped?: string;
   readonly config?: Config;
@@ -37,7 +50,7 @@ export interface Handle {
 const WARM_UP_MS = 1000;
 
 const noop = (): Promise<void> => Promise.resolve();
-const skipped = (reason: string, config?: Config): Handle => ({ started: false, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
+const skipped = (entry: Entry, reason: string, config?: Config): Handle => ({ started: false, entry, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
 
 /** Any OTEL_NODE_ASYNC_* variable set: only then is src/async loaded. */
 function asyncWanted(v: Values): boolean {
@@ -61,44 +74,52 @@ function findPlugins(pre: Config, log: Logger): Plugins {
  * and the app runs uninstrumented. A second call (a second copy of the package, or --require
  * and --import together) returns the first call's handle.
  */
-export function start(options: StartOptions = {}): Handle {
+export function start(options: StartRequest = {}): Handle {
+  return claimStart(options).handle;
+}
+
+/** start(), also telling whether this call was the one that started (the API warns otherwise). */
+export function claimStart(options: StartRequest): { first: boolean; handle: Handle } {
   try {
-    return claimSingleton(() => startOnce(options)).value;
+    const r = claimSingleton(() => startOnce(options));
+    return { first: r.first, handle: r.value };
   } catch (err) {
     try {
       process.stderr.write(`otel-autoinstrument: error: not started: ${errorText(err)}\n`);
     } catch {
       // stderr is gone; run uninstrumented quietly
     }
-    return skipped(errorText(err));
+    return { first: true, handle: skipped(options.entry ?? 'api', errorText(err)) };
   }
 }
 
-function startOnce(options: StartOptions): Handle {
+function startOnce(options: StartRequest): Handle {
   const env = options.env ?? process.env;
-  const eff = effectiveConfig(env);
+  const entry = options.entry ?? 'api';
+  const top = options.top ?? {};
+  const eff = effectiveConfig(env, top);
   if (!eff.ok) {
     createLogger('warn').error(`configuration file: ${eff.error}; running without instrumentation`);
-    return skipped(eff.error);
+    return skipped(entry, eff.error);
   }
   const pre = eff.config;
   const worker = tracedWorker();
   const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES }, tracedWorker: worker });
   if (reason !== undefined) {
     const log = createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel);
-    for (const w of pre.warnings) log.warn(w);
+    for (const w of [...(options.warnings ?? []), ...pre.warnings]) log.warn(w);
     if (reason.startsWith('Node ')) log.warn(reason);
     else log.debug(`not starting: ${reason}`);
-    return skipped(reason, pre);
+    return skipped(entry, reason, pre);
   }
 
   const plugins = findPlugins(pre, createLogger(pre.values.OTEL_LOG_LEVEL as LogLevel));
   // A distro's defaults sit between the table's defaults and the environment.
   const distro = plugins.distro;
-  const config = withDistro(eff, env, {}, distro);
+  const config = withDistro(eff, env, top, distro);
   const v = config.values;
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
-  for (const w of [...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
+  for (const w of [...(options.warnings ?? []), ...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
@@ -107,6 +128,7 @@ function startOnce(options: StartOptions): Handle {
   const selected = selectInstrumentations(v, known, runtime.upstream);
   const instrumentationConfig = instrumentationOptions(env, known);
   for (const w of instrumentationConfig.warnings) log.warn(w);
+  const byName = mergeInstrumentationConfigs(instrumentationConfig.byName, options.instrumentations, known, log);
 
   // Instrumentations and their @opentelemetry/instrumentation are resolved where
   // auto-instrumentations-node can see them, which also holds under pnpm's strict layout.
@@ -127,7 +149,7 @@ function startOnce(options: StartOptions): Handle {
   sdk?.warmUp(WARM_UP_MS);
 
   const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
-  const lazy = new LazyInstrumentations(selected, log, from, providers, instrumentationConfig.byName);
+  const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
   installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
@@ -136,8 +158,11 @@ function startOnce(options: StartOptions): Handle {
   if (forwarding) {
     // Each span is sent as it ends; no exporter to flush, no signal to handle in a worker.
     log.debug('started in a traced worker thread, forwarding to the parent thread');
-    return { started: true, config, instrumentations: lazy, shutdown: noop, forceFlush: noop };
+    return { started: true, entry, config, instrumentations: lazy, shutdown: noop, forceFlush: noop };
   }
+  // The parent thread has already said it if the app's API copy cannot share our globals.
+  const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
+  if (copy !== undefined) log.warn(copy);
   for (const d of lazy.enabled) if (d.activation === 'lambda') lazy.activate(d, 'startup');
   // Runtime and host metrics describe a running process: they start with the warm-up, so a
   // process that is over within its first second never loads them.
@@ -149,8 +174,31 @@ function startOnce(options: StartOptions): Handle {
     return sdk?.shutdown() ?? Promise.resolve();
   };
   installShutdown(shutdown, log);
-  log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
-  return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
+  log.debug(`started (${entry} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
+  return { started: true, entry, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
 }
 
 export { selectInstrumentations, unknownInstrumentationNames } from './selection';
+
+/** start()'s instrumentation configs over the environment's; an unknown name is one warning. */
+function mergeInstrumentationConfigs(
+  fromEnv: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+  fromOptions: StartRequest['instrumentations'],
+  known: readonly InstrumentationDescriptor[],
+  log: Logger,
+): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
+  if (fromOptions === undefined) return fromEnv;
+  const out = new Map(fromEnv);
+  for (const [name, config] of Object.entries(fromOptions)) {
+    if (!known.some((d) => d.name === name)) {
+      log.warn(`start() option instrumentations.${name}: no instrumentation is named "${name}"; ignored`);
+      continue;
+    }
+    if (typeof config !== 'object' || config === null) {
+      log.warn(`start() option instrumentations.${name} is not an object; ignored`);
+      continue;
+    }
+    out.set(name, { ...out.get(name), ...config });
+  }
+  return out;
+}

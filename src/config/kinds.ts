@@ -62,10 +62,11 @@ export function enumVar<const A extends readonly string[]>(c: Common & { allowed
  * A comma-separated list. With `allowed`, unknown entries are dropped (named in the note);
  * if nothing valid is left the whole value is refused and the default applies.
  */
-export function listVar<const A extends readonly string[]>(
+export function listVar<const A extends readonly string[] = readonly string[]>(
   c: Common & { allowed?: A; default: readonly string[]; lowercase?: boolean },
-): VarSpec<readonly string[]> {
-  return spec(c, {
+): VarSpec<readonly string[]> & { readonly allowed?: A } {
+  // The allowed entries keep their literal types: start()'s typed options are derived from them.
+  const out: VarSpec<readonly string[]> = spec(c, {
     typeLabel: c.allowed ? `list of ${c.allowed.join('|')}` : 'comma-separated list',
     default: c.default,
     defaultLabel: c.default.join(','),
@@ -87,6 +88,8 @@ export function listVar<const A extends readonly string[]>(
     },
     show: (v) => v.join(','),
   });
+  // spec() keeps c.allowed as it is, so its literal type holds.
+  return out as VarSpec<readonly string[]> & { readonly allowed?: A };
 }
 
 export function numberVar(c: Common & { default?: number; min?: number; max?: number }): VarSpec<number | undefined> {

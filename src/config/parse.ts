@@ -1,8 +1,18 @@
 import { TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
 
-/** Where a value came from; flags are otel-instrument's command-line options. */
-export type Source = 'flag' | 'env' | 'file' | 'distro' | 'default';
+/** Where a value came from; flags are otel-instrument's command-line options, options start()'s. */
+export type Source = 'flag' | 'option' | 'env' | 'file' | 'distro' | 'default';
+
+/**
+ * The layer above the environment: otel-instrument's flags or start()'s options, both as raw
+ * strings under the variables' names. `label` names a variable the way the user wrote it.
+ */
+export interface TopLayer {
+  readonly values: Env;
+  readonly source: 'flag' | 'option';
+  readonly label?: (name: VarName) => string;
+}
 
 export interface Config {
   readonly values: Values;
@@ -36,19 +46,21 @@ export interface DistroDefaults {
  * default. Precedence: `flags` (otel-instrument's options, same names), then `env`, then the
  * config file, then a distro's defaults, then the table's.
  */
-export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults, file?: DistroDefaults): Config {
+export function parseConfig(env: Env, top: Env | TopLayer = {}, distro?: DistroDefaults, file?: DistroDefaults): Config {
+  const layer: TopLayer = isTopLayer(top) ? top : { values: top, source: 'flag' };
+  const flags = layer.values;
   const values: Record<string, unknown> = {};
   const sources: Record<string, Source> = {};
   const warnings: string[] = [];
   for (const name of VAR_NAMES) {
     const spec: VarSpec<unknown> = TABLE[name];
     const set = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
-    const source: Source = set(flags[name]) ? 'flag' : set(env[name]) ? 'env' : set(file?.values[name]) ? 'file' : set(distro?.values[name]) ? 'distro' : 'default';
-    const raw = source === 'flag' ? flags[name] : source === 'env' ? env[name] : source === 'file' ? file?.values[name] : distro?.values[name];
+    const source: Source = set(flags[name]) ? layer.source : set(env[name]) ? 'env' : set(file?.values[name]) ? 'file' : set(distro?.values[name]) ? 'distro' : 'default';
+    const raw = source === layer.source ? flags[name] : source === 'env' ? env[name] : source === 'file' ? file?.values[name] : distro?.values[name];
     values[name] = spec.default;
     sources[name] = 'default';
     if (raw === undefined || source === 'default') continue;
-    const shownName = source === 'distro' ? `${name} (default of distro ${distro?.from ?? ''})` : source === 'file' ? `${name} (from ${file?.from ?? ''})` : name;
+    const shownName = source === layer.source && layer.label ? layer.label(name) : source === 'distro' ? `${name} (default of distro ${distro?.from ?? ''})` : source === 'file' ? `${name} (from ${file?.from ?? ''})` : name;
     const r = spec.parse(raw);
     if (r.ok) {
       values[name] = r.value;
@@ -66,6 +78,10 @@ export function parseConfig(env: Env, flags: Env = {}, distro?: DistroDefaults, 
   return Object.freeze({ values: Object.freeze(values) as Values, sources: Object.freeze(sources) as Config['sources'], warnings: Object.freeze(warnings) });
 }
 
+function isTopLayer(top: Env | TopLayer): top is TopLayer {
+  return typeof top.source === 'string' && typeof top.values === 'object';
+}
+
 /** The effective configuration, one `NAME=value (source)` per line, secrets redacted. */
 export function describeConfig(config: Config): string[] {
   return VAR_NAMES.map((name) => {
@@ -75,7 +91,7 @@ export function describeConfig(config: Config): string[] {
 }
 
 /** Edit distance, for "did you mean": names are short, so the plain O(n*m) table is fine. */
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
