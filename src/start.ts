@@ -10,6 +10,8 @@ import { installDiag } from './diag';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
+import { finalLossReport, startLossReports } from './sdk/export-stats';
+import { abandonAllExports } from './sdk/lazy-exporter';
 import { LazySdk } from './sdk/providers';
 import { installShutdown } from './shutdown';
 
@@ -33,6 +35,8 @@ export interface Handle {
 
 /** After this long, whatever is still lazy in the SDK is built (see LazySdk.warmUp). */
 const WARM_UP_MS = 1000;
+/** At most one summary of lost telemetry per this interval (and one at exit). */
+const LOSS_REPORT_INTERVAL_MS = 60_000;
 
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (reason: string, config?: Config): Handle => ({ started: false, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
@@ -108,6 +112,7 @@ function startOnce(options: StartOptions): Handle {
 
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   installDiag(api, log);
+  startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const sdk = new LazySdk(config, log, { configurators: plugins.configurators, distro });
   sdk.registerGlobals(api);
   sdk.warmUp(WARM_UP_MS);
@@ -128,7 +133,7 @@ function startOnce(options: StartOptions): Handle {
     lazy.close();
     return sdk.shutdown();
   };
-  installShutdown(shutdown, log);
+  installShutdown(shutdown, log, () => finalLossReport(abandonAllExports));
   log.debug(`started (${options.entry ?? 'api'} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
   return { started: true, config, instrumentations: lazy, shutdown, forceFlush: () => sdk.forceFlush() };
 }
