@@ -60,7 +60,7 @@ function classifyHttp(res: ExportResponse): Outcome {
       ? { kind: 'retry', reason: 'throttled (HTTP 429 or 503 with Retry-After)', after: res.retryInMillis }
       : { kind: 'retry', reason: 'HTTP 429, 502, 503 or 504' };
   }
-  if (looksLikeGrpcServer(err)) return { kind: 'fail', reason: 'protocol mismatch (the endpoint speaks gRPC)', mismatch: true };
+  if (looksLikeGrpcServer(err)) return { kind: 'fail', reason: 'wrong protocol (a gRPC endpoint)', mismatch: true };
   // OTLPExporterError carries the HTTP status as a number.
   if (typeof code === 'number') return { kind: 'fail', reason: `HTTP ${code}` };
   if (typeof code === 'string') return { kind: 'fail', reason: NETWORK[code] ?? code };
@@ -74,7 +74,7 @@ function classifyGrpc(res: ExportResponse): Outcome {
   const details = String((err as { details?: unknown } | undefined)?.details ?? err?.message ?? '');
   if (typeof code !== 'number') return { kind: 'fail', reason: err ? errorText(err) : 'export failed' };
   // grpc-js on an HTTP/1.1 server: "No connection established. Last error: Protocol error".
-  if (code === 14 && /Protocol error/.test(details)) return { kind: 'fail', reason: 'protocol mismatch (the endpoint speaks HTTP/1.1, not gRPC)', mismatch: true };
+  if (code === 14 && /Protocol error/.test(details)) return { kind: 'fail', reason: 'wrong protocol (an HTTP/1.1 endpoint)', mismatch: true };
   const name = GRPC_RETRYABLE[code];
   if (name === undefined) return { kind: 'fail', reason: `gRPC status ${code}` };
   const net = /(ECONN\w+|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/.exec(details)?.[1];
