@@ -130,8 +130,12 @@ export class LazyExporter<I> implements Exporter<I> {
     done({ code: SUCCESS });
   }
 
+  /** The last failed attempt's reason, told by the transport. */
+  lastReason: string | undefined;
+
   abandon(): void {
-    if (this.inFlightItems > 0) recordFailed(this.signal, this.inFlightItems, 'not sent before exit', this.label);
+    const why = this.lastReason !== undefined ? `not sent before exit, last attempt: ${this.lastReason}` : 'not sent before exit';
+    if (this.inFlightItems > 0) recordFailed(this.signal, this.inFlightItems, why, this.label);
     this.inFlightItems = 0;
     this.inFlight.clear();
   }

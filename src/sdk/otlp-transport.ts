@@ -63,7 +63,7 @@ function classifyHttp(res: ExportResponse): Outcome {
   if (looksLikeGrpcServer(err)) return { kind: 'fail', reason: 'wrong protocol (a gRPC endpoint)', mismatch: true };
   // OTLPExporterError carries the HTTP status as a number.
   if (typeof code === 'number') return { kind: 'fail', reason: `HTTP ${code}` };
-  if (typeof code === 'string') return { kind: 'fail', reason: NETWORK[code] ?? code };
+  if (typeof code === 'string' && NETWORK[code] !== undefined) return { kind: 'fail', reason: NETWORK[code] };
   return { kind: 'fail', reason: err ? errorText(err) : 'export failed' };
 }
 
@@ -108,6 +108,8 @@ export class ResilientTransport implements Transport {
     private readonly inner: Transport,
     private readonly grpc: boolean,
     private readonly onMismatch: () => void,
+    /** Each failed attempt's reason, so an export cut short at exit can still say why. */
+    private readonly onAttempt: (reason: string) => void = () => undefined,
   ) {}
 
   async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
@@ -131,6 +133,7 @@ export class ResilientTransport implements Transport {
       const o = this.grpc ? classifyGrpc(res) : classifyHttp(res);
       if (o.kind === 'success') return res;
       reason = o.reason;
+      this.onAttempt(reason);
       if (o.kind === 'fail') {
         if (o.mismatch) this.onMismatch();
         return failure(reason);
@@ -165,7 +168,7 @@ const isTransport = (t: unknown): t is Transport => t !== null && typeof t === '
  * Returns false (and the exporter keeps upstream's behaviour) when the shape is not as expected.
  * Test: test/unit/otlp-transport.test.mjs builds every OTLP exporter and checks it is wrapped.
  */
-export function installResilientTransport(exporter: unknown, grpc: boolean, onMismatch: () => void): boolean {
+export function installResilientTransport(exporter: unknown, grpc: boolean, onMismatch: () => void, onAttempt?: (reason: string) => void): boolean {
   const delegate = (exporter as Delegating)._delegate;
   const current = delegate?._transport;
   if (delegate === undefined || !isTransport(current)) return false;
@@ -175,6 +178,6 @@ export function installResilientTransport(exporter: unknown, grpc: boolean, onMi
     if (!isTransport(current._transport)) return false;
     inner = current._transport;
   }
-  delegate._transport = new ResilientTransport(inner, grpc, onMismatch);
+  delegate._transport = new ResilientTransport(inner, grpc, onMismatch, onAttempt);
   return true;
 }
