@@ -151,3 +151,20 @@ test('a backend that never comes back: a finished script exits within the flush 
     await otlp.set('ok');
   }
 });
+
+test('secrets: header values and a URL password appear nowhere on stderr, even at debug level with failing exports', async () => {
+  await otlp.set('500');
+  try {
+    const url = new URL(otlp.url);
+    url.username = 'user';
+    url.password = 'pa55word-secret';
+    const res = await runNode(REGISTER.require, 'load-app.cjs', {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: url.href.replace(/\/$/, ''), OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20tok-s3cret', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=key-s3cret', OTEL_LOG_LEVEL: 'debug', OTEL_BSP_SCHEDULE_DELAY: '200', LOAD_SECONDS: '1' },
+    });
+    assert.equal(res.code, 0);
+    assert.match(res.stderr, /HTTP 500/);
+    for (const secret of ['tok-s3cret', 'key-s3cret', 'pa55word-secret']) assert.ok(!res.stderr.includes(secret), `${secret} leaked`);
+  } finally {
+    await otlp.set('ok');
+  }
+});
