@@ -2,11 +2,17 @@
 // (_delegate._transport[._transport]): these tests fail when upstream moves them.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { ExportFailure, installResilientTransport, ResilientTransport } from '../../dist/sdk/otlp-transport.js';
 import { exportStats, finalLossReport, recordDropped, recordExported, recordFailed, resetExportStats, startLossReports } from '../../dist/sdk/export-stats.js';
 
 const require = createRequire(import.meta.url);
+
+// The transport's backoff timers are unref'd (they must never hold an app alive): something has
+// to hold this test process while they run, as the exit flush's timer does in an app.
+let hold;
+before(() => (hold = setInterval(() => {}, 1000)));
+after(() => clearInterval(hold));
 
 for (const signal of ['trace', 'metrics', 'logs']) {
   for (const proto of ['proto', 'http', 'grpc']) {
