@@ -13,21 +13,22 @@ const FLUSH_DEADLINE_MS = 5000;
  * - a signal with no app handler: flush (bounded), then re-raise it so the exit status is
  *   the same 128+signal it would have been. A second signal while flushing re-raises at once.
  */
-export function installShutdown(flush: () => Promise<void>, log: Logger): void {
+export function installShutdown(flush: () => Promise<void>, log: Logger, atExit: () => void = () => undefined): void {
   let flushed = false;
+  // Synchronous only: process.exit(), an uncaught exception, or the end of our own flush.
+  process.once('exit', atExit);
   process.once('beforeExit', () => {
     if (flushed) return;
     flushed = true;
     // Ours is a once-listener, already removed: any listener left is the app's, about to run.
     const appHasWork = process.listenerCount('beforeExit') > 0;
-    // An exporter retrying a dead backend keeps the loop alive; past the deadline, end the
-    // process with the exit code it was about to have anyway, unless the app does beforeExit
-    // work of its own, which we must not cut short (the exporter's own timeout bounds us then).
-    // Unref'd: the timer never holds the loop.
+    // Exports never hold the loop (unref'd sockets and backoffs), so this timer is what keeps
+    // the process alive while the flush runs, cleared as soon as it is done. At the deadline
+    // the process ends with the exit code it was about to have anyway, unless the app does
+    // beforeExit work of its own, which we must not cut short.
     const timer = setTimeout(() => {
       if (!appHasWork) process.exit();
     }, FLUSH_DEADLINE_MS);
-    timer.unref();
     flush()
       .catch(() => undefined)
       .finally(() => clearTimeout(timer));

@@ -13,6 +13,8 @@ import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
 import type { Values } from './config/table';
+import { finalLossReport, startLossReports } from './sdk/export-stats';
+import { abandonAllExports } from './sdk/lazy-exporter';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
@@ -48,6 +50,8 @@ export interface Handle {
 
 /** After this long, whatever is still lazy in the SDK is built (see LazySdk.warmUp). */
 const WARM_UP_MS = 1000;
+/** At most one summary of lost telemetry per this interval (and one at exit). */
+const LOSS_REPORT_INTERVAL_MS = 60_000;
 
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (entry: Entry, reason: string, config?: Config): Handle => ({ started: false, entry, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
@@ -143,6 +147,7 @@ function startOnce(options: StartRequest): Handle {
   // A worker its parent traces forwards its spans to the parent (src/async); it builds no SDK.
   const workerData = worker ? (require('./async/worker-side') as typeof import('./async/worker-side')).workerStartData() : undefined;
   const forwarding = workerData ? (require('./async/worker-side') as typeof import('./async/worker-side')).startWorkerSide(api, v, workerData, log) : undefined;
+  if (!forwarding) startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
   const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics);
   sdk?.registerGlobals(api);
@@ -173,7 +178,7 @@ function startOnce(options: StartRequest): Handle {
     lazy.close();
     return sdk?.shutdown() ?? Promise.resolve();
   };
-  installShutdown(shutdown, log);
+  installShutdown(shutdown, log, () => finalLossReport(abandonAllExports));
   log.debug(`started (${entry} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
   return { started: true, entry, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
 }

@@ -5,7 +5,10 @@ import type { Config } from '../config/parse';
 import type { Values } from '../config/table';
 import { withSdkWarningsMuted } from '../diag';
 import { errorText, type Logger } from '../log';
+import { installExportErrorHandler } from './error-handler';
 import { type Exporter, LazyExporter } from './lazy-exporter';
+import { installResilientTransport } from './otlp-transport';
+import { unrefAgentFactory } from './unref-agent';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 type Protocol = Values['OTEL_EXPORTER_OTLP_PROTOCOL'];
@@ -79,7 +82,21 @@ interface Grpc {
 
 type ExporterCtor = new (options: Record<string, unknown>) => Exporter<unknown>;
 
-function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>): Exporter<unknown> {
+/** The classic 4317/4318 mix-up, said once per process whichever signal meets it first. */
+let mismatchSaid = false;
+function mismatchWarning(s: OtlpSettings, label: string, log: Logger): () => void {
+  return () => {
+    if (mismatchSaid) return;
+    mismatchSaid = true;
+    log.warn(
+      s.protocol === 'grpc'
+        ? `${label}: the endpoint speaks HTTP/1.1, not gRPC (OTLP/HTTP is usually port 4318): set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, or use port 4317 for grpc`
+        : `${label}: the endpoint speaks gRPC (usually port 4317): set OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or use port 4318 for ${s.protocol}`,
+    );
+  };
+}
+
+function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, label: string, log: Logger, onAttempt: (reason: string) => void): Exporter<unknown> {
   const pkg = PACKAGES[signal][s.protocol];
   const mod = require(pkg) as Record<string, unknown>;
   const Ctor = mod[EXPORT_CLASS[signal]] as ExporterCtor;
@@ -96,16 +113,23 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
     if (Object.keys(pem).length > 0) options.credentials = grpc.credentials.createSsl(pem.ca ?? null, pem.key ?? null, pem.cert ?? null);
   } else {
     options.headers = { ...s.headers };
-    if (Object.keys(pem).length > 0) options.httpAgentOptions = { ...pem, keepAlive: true };
+    options.httpAgentOptions = unrefAgentFactory(pem);
   }
-  return withSdkWarningsMuted(() => new Ctor(options));
+  const exporter = withSdkWarningsMuted(() => new Ctor(options));
+  installExportErrorHandler();
+  if (!installResilientTransport(exporter, s.protocol === 'grpc', mismatchWarning(s, label, log), onAttempt)) log.debug(`${label}: upstream's transport is not where we expect it; using its own retries`);
+  return exporter;
 }
 
 /** `extra` goes to the exporter's constructor as is (the metric exporter's temporality). */
 export function otlpExporter<I>(config: Config, signal: Signal, log: Logger, extra: Record<string, unknown> = {}): LazyExporter<I> {
   const s = otlpSettings(config, signal);
   const label = `OTLP ${signal} exporter (${s.protocol}, ${redactUrl(s.url)})`;
-  return new LazyExporter<I>(label, () => loadOtlp(s, signal, extra) as Exporter<I>, log);
+  const v = config.values;
+  // Exports still retrying hold at most one more queue's worth (metrics: two collections).
+  const limits = signal === 'traces' ? { maxItems: v.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048 } : signal === 'logs' ? { maxItems: v.OTEL_BLRP_MAX_QUEUE_SIZE ?? 2048 } : { maxBatches: 2 };
+  const lazy: LazyExporter<I> = new LazyExporter<I>(label, () => loadOtlp(s, signal, extra, label, log, (r) => (lazy.lastReason = r)) as Exporter<I>, log, signal, limits);
+  return lazy;
 }
 
 /** Exporter names for a signal, without "none"; "none" beside others is dropped with a warning. */
@@ -126,5 +150,6 @@ export function zipkinExporter<I>(v: Values, log: Logger): LazyExporter<I> {
       return withSdkWarningsMuted(() => new z.ZipkinExporter({ url })) as unknown as Exporter<I>;
     },
     log,
+    'traces',
   );
 }

@@ -2,6 +2,8 @@ import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
+import { queueDropCounter } from './export-stats';
+import { settleAllExports } from './lazy-exporter';
 import { exporterNames, otlpExporter, zipkinExporter } from './exporters';
 import { prometheusReader } from './prometheus';
 import { buildPropagator } from './propagator';
@@ -40,6 +42,9 @@ function batchOptions(v: Values, p: 'OTEL_BSP' | 'OTEL_BLRP') {
     maxExportBatchSize: Math.min(v[`${p}_MAX_EXPORT_BATCH_SIZE`] ?? 512, queue),
   };
 }
+
+/** For the batch processors' drop counters; the API is loaded before any SDK is built. */
+const noopMeter = (): Meter => (require('@opentelemetry/api') as Api).createNoopMeter();
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 
@@ -131,7 +136,7 @@ export class LazySdk {
     const t = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const extras = this.extras();
     const v = this.values;
-    const batch = batchOptions(v, 'OTEL_BSP');
+    const batch = { ...batchOptions(v, 'OTEL_BSP'), selfObsMeterProvider: queueDropCounter('traces', noopMeter) };
     type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
     const exporting = exporterNames(v, 'traces', this.log).map((name) =>
       name === 'console'
@@ -182,7 +187,7 @@ export class LazySdk {
     if (names.length === 0 && extras.logRecordProcessors.length === 0) return undefined;
     const l = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
     const v = this.values;
-    const batch = batchOptions(v, 'OTEL_BLRP');
+    const batch = { ...batchOptions(v, 'OTEL_BLRP'), selfObsMeterProvider: queueDropCounter('logs', noopMeter) };
     const exporting = names.map((name) =>
       name === 'console'
         ? new l.SimpleLogRecordProcessor({ exporter: new l.ConsoleLogRecordExporter() })
@@ -304,7 +309,9 @@ export class LazySdk {
     await Promise.all([...this.built].map((p) => p.shutdown().catch((err: unknown) => this.log.debug(`shutdown: ${errorText(err)}`))));
   }
 
+  /** The batch processors' forceFlush hands batches over; exports still retrying are waited for too. */
   async forceFlush(): Promise<void> {
     await Promise.all([...this.built].map((p) => p.forceFlush().catch((err: unknown) => this.log.debug(`flush: ${errorText(err)}`))));
+    await settleAllExports();
   }
 }
