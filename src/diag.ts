@@ -16,6 +16,22 @@ export function withSdkWarningsMuted<T>(fn: () => T): T {
   }
 }
 
+let silenced = 0;
+
+/**
+ * Runs `fn` with every SDK diagnostic silenced, errors too: for the exit-time send, where the
+ * resource's asynchronous attributes can no longer be awaited and the SDK would call reading the
+ * others an error.
+ */
+export function withSdkDiagSilenced<T>(fn: () => T): T {
+  silenced++;
+  try {
+    return fn();
+  } finally {
+    silenced--;
+  }
+}
+
 const DIAG_LEVELS: Record<LogLevel, number> = { none: 0, error: 30, warn: 50, info: 60, debug: 70, verbose: 80, all: 9999 };
 
 /**
@@ -27,7 +43,7 @@ export function installDiag(api: typeof import('@opentelemetry/api'), log: Logge
   const seen = new Set<string>();
   const line = (kind: 'error' | 'warn' | 'info' | 'debug') => (msg: string, ...args: unknown[]) => {
     const text = `sdk: ${[msg, ...args.map(argText)].join(' ')}`.replace(/\s*\n\s*/g, ' ');
-    if (muted > 0 && kind !== 'error') return;
+    if (silenced > 0 || (muted > 0 && kind !== 'error')) return;
     if (kind === 'error' || kind === 'warn') {
       if (seen.has(text) || seen.size > 100) return;
       seen.add(text);

@@ -13,10 +13,11 @@ const FLUSH_DEADLINE_MS = 5000;
  * - a signal with no app handler: flush (bounded), then re-raise it so the exit status is
  *   the same 128+signal it would have been. A second signal while flushing re-raises at once.
  */
-export function installShutdown(flush: () => Promise<void>, log: Logger, atExit: () => void = () => undefined): void {
+export function installShutdown(flush: () => Promise<void>, log: Logger, atExit: (flushed: boolean) => void = () => undefined): void {
   let flushed = false;
-  // Synchronous only: process.exit(), an uncaught exception, or the end of our own flush.
-  process.once('exit', atExit);
+  // Synchronous only: process.exit(), an uncaught exception, or the end of our own flush
+  // (`flushed` tells which: an asynchronous flush already ran).
+  process.once('exit', () => atExit(flushed));
   process.once('beforeExit', () => {
     if (flushed) return;
     flushed = true;

@@ -178,7 +178,11 @@ function startOnce(options: StartRequest): Handle {
     lazy.close();
     return sdk?.shutdown() ?? Promise.resolve();
   };
-  installShutdown(shutdown, log, () => finalLossReport(abandonAllExports));
+  installShutdown(shutdown, log, (flushed) => {
+    // process.exit() or an uncaught exception: no asynchronous flush ran, send what is pending now.
+    if (!flushed) sdk?.sendAtExit();
+    finalLossReport(abandonAllExports);
+  });
   log.debug(`started (${entry} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
   return { started: true, entry, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
 }

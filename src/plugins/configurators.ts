@@ -4,6 +4,7 @@ import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
+import { guardProcessor } from '../sdk/guard-processor';
 import type { ConfiguratorDescriptor } from './types';
 
 type AttributeValue = string | number | boolean;
@@ -48,12 +49,12 @@ export function runConfigurators(list: readonly ConfiguratorDescriptor[], values
     const ctx: ConfiguratorContext = {
       config: values,
       addResourceAttributes: (a) => Object.assign(staged.resourceAttributes, a),
-      addSpanProcessor: (p) => staged.spanProcessors.push(p),
+      addSpanProcessor: (p) => staged.spanProcessors.push(guardProcessor(p, `plugin ${c.origin}: configurator ${c.name}'s span processor`, log)),
       setSampler: (s) => (staged.sampler = s),
       addPropagator: (p) => staged.propagators.push(p),
       addMetricReader: (r) => staged.metricReaders.push(r),
       addView: (v) => staged.views.push(v),
-      addLogRecordProcessor: (p) => staged.logRecordProcessors.push(p),
+      addLogRecordProcessor: (p) => staged.logRecordProcessors.push(guardProcessor(p, `plugin ${c.origin}: configurator ${c.name}'s log record processor`, log)),
     };
     try {
       const mod = require(c.entry) as Record<string, unknown>;

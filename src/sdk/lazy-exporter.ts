@@ -120,6 +120,7 @@ export class LazyExporter<I> implements Exporter<I> {
       this.inFlight.delete(p);
       if (result.code === SUCCESS) recordExported(this.signal, n);
       else recordFailed(this.signal, n, reasonOf(result.error), this.label);
+      this.afterExport?.(items);
       settled();
     };
     try {
@@ -128,6 +129,15 @@ export class LazyExporter<I> implements Exporter<I> {
       finish({ code: FAILED, error: err instanceof Error ? err : new Error(String(err)) });
     }
     done({ code: SUCCESS });
+  }
+
+  /** Told when a batch's export is over, whatever its outcome (exit-send.ts forgets it then). */
+  afterExport: ((items: I) => void) | undefined;
+
+  /** What is still retrying was delivered another way (exit-send.ts): not lost, not to count. */
+  forget(): void {
+    this.inFlightItems = 0;
+    this.inFlight.clear();
   }
 
   /** The last failed attempt's reason, told by the transport. */

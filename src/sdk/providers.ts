@@ -2,9 +2,10 @@ import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
-import { queueDropCounter } from './export-stats';
-import { settleAllExports } from './lazy-exporter';
-import { exporterNames, otlpExporter, zipkinExporter } from './exporters';
+import { queueDropCounter, recordExported } from './export-stats';
+import { ExitSend, canSendAtExit } from './exit-send';
+import { type LazyExporter, settleAllExports } from './lazy-exporter';
+import { exporterNames, otlpExporter, otlpSettings, zipkinExporter } from './exporters';
 import { prometheusReader } from './prometheus';
 import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
@@ -132,6 +133,34 @@ export class LazySdk {
     return p;
   }
 
+  /** Spans still to be exported, sent synchronously if the process ends by process.exit() or a crash. */
+  private exitSend: ExitSend | undefined;
+  private exitTraces: LazyExporter<unknown> | undefined;
+
+  /** The OTLP span exporter, with the exit-time sender beside it when the settings allow one. */
+  private otlpTraces<I>(): LazyExporter<I> {
+    const lazy = otlpExporter<I>(this.config, 'traces', this.log);
+    const s = otlpSettings(this.config, 'traces');
+    if (canSendAtExit(s)) {
+      const from = () => require.resolve(s.protocol === 'http/json' ? '@opentelemetry/exporter-trace-otlp-http' : '@opentelemetry/exporter-trace-otlp-proto');
+      const exit = (this.exitSend = new ExitSend(s, (this.values.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048) * 2, this.log, from));
+      lazy.afterExport = (items) => exit.done(items);
+      this.exitTraces = lazy as LazyExporter<unknown>;
+    }
+    return lazy;
+  }
+
+  /**
+   * At 'exit' after process.exit() or an uncaught exception (synchronous): sends the spans not
+   * yet exported; what it delivers is counted as exported, not as lost.
+   */
+  sendAtExit(): void {
+    const n = this.exitSend?.sendNow();
+    if (n === undefined || n === 0) return;
+    recordExported('traces', n);
+    this.exitTraces?.forget();
+  }
+
   private buildTracing(): TracerProvider & Flushable {
     const t = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const extras = this.extras();
@@ -141,9 +170,9 @@ export class LazySdk {
     const exporting = exporterNames(v, 'traces', this.log).map((name) =>
       name === 'console'
         ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
-        : new t.BatchSpanProcessor({ exporter: name === 'zipkin' ? zipkinExporter<Spans>(v, this.log) : otlpExporter<Spans>(this.config, 'traces', this.log), ...batch }),
+        : new t.BatchSpanProcessor({ exporter: name === 'zipkin' ? zipkinExporter<Spans>(v, this.log) : this.otlpTraces(), ...batch }),
     );
-    const spanProcessors = [...extras.spanProcessors, ...exporting];
+    const spanProcessors = [...(this.exitSend ? [this.exitSend] : []), ...extras.spanProcessors, ...exporting];
     const userSampler = this.config.sources.OTEL_TRACES_SAMPLER !== 'default';
     const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(v);
     this.spanProcessors = spanProcessors;

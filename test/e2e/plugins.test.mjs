@@ -19,7 +19,7 @@ const SOURCE = { 'acme-db': join(EXAMPLES, 'acme-db'), 'acme-distro': join(EXAMP
 const sourceOf = (name) => SOURCE[name] ?? join(FIXTURES, name);
 
 /** Each bad fixture, as its warning must name it. */
-const BAD = ['bad-escape', 'bad-symlink', 'bad-syntax', 'bad-patch', 'bad-range', 'bad-field', 'future-schema', 'throwing-configurator'];
+const BAD = ['bad-escape', 'bad-symlink', 'bad-syntax', 'bad-patch', 'bad-range', 'bad-field', 'future-schema', 'throwing-configurator', 'throwing-processor'];
 
 // The app: a node:http server that calls itself once; the handler uses acme-db and fixture-target.
 const APP_CJS = `'use strict';

@@ -52,3 +52,43 @@ test('SIGTERM during an export to a backend that hangs: the process still dies b
     hang.close();
   }
 });
+
+// With the default 5 s batch delay the spans are still queued when the app ends: they are sent
+// synchronously at 'exit' (src/sdk/exit-send.ts).
+for (const [mode, how, protocol] of [
+  ['require', 'exit', 'http/protobuf'],
+  ['import', 'throw', 'http/protobuf'],
+  ['require', 'throw', 'http/json'],
+  ['import', 'exit', 'http/json'],
+]) {
+  test(`--${mode}: spans still queued at ${how === 'exit' ? 'process.exit(3)' : 'an uncaught exception'} are sent before the process ends (${protocol})`, async () => {
+    const svc = `exit-send-${how}-${n++}`;
+    const e = { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_METRICS_EXPORTER: 'none', APP_WAIT_MS: '0' };
+    const plain = await runNode([], 'exit-app.cjs', { args: [how], env: e });
+    const ours = await runNode(REGISTER[mode], 'exit-app.cjs', { args: [how], env: e });
+    assert.equal(ours.code, plain.code);
+    assert.equal(ours.stdout, plain.stdout);
+    assert.equal(head(ours.stderr), head(plain.stderr));
+    assert.ok(!ours.stderr.includes('otel-autoinstrument'), ours.stderr);
+    // Already there when the process is gone: the send was synchronous.
+    const kinds = spansOf(svc).map((s) => s.kind).sort();
+    assert.deepEqual(kinds, ['SPAN_KIND_CLIENT', 'SPAN_KIND_SERVER'], JSON.stringify(spansOf(svc).map((s) => s.name)));
+  });
+}
+
+test('process.exit() with the backend down: the exit is held for at most the send bound and says what was lost', async () => {
+  const { createServer } = await import('node:net');
+  const closed = createServer();
+  await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+  const port = closed.address().port;
+  await new Promise((r) => closed.close(r));
+  const t0 = Date.now();
+  const res = await runNode(REGISTER.require, 'exit-app.cjs', {
+    args: ['exit'],
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_METRICS_EXPORTER: 'none', APP_WAIT_MS: '0' },
+  });
+  assert.equal(res.code, 3);
+  assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
+  const ours = res.stderr.split('\n').filter((l) => l.startsWith('otel-autoinstrument'));
+  assert.ok(ours.length <= 1, res.stderr);
+});
