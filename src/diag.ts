@@ -1,6 +1,7 @@
 import type { Logger, LogLevel } from './log';
 
 let muted = 0;
+let silenced = 0;
 
 /**
  * Runs `fn` with the SDK's warnings muted. The OTLP exporters re-read OTEL_EXPORTER_OTLP_* from
@@ -8,15 +9,8 @@ let muted = 0;
  * config table already refused and reported once.
  */
 export function withSdkWarningsMuted<T>(fn: () => T): T {
-  muted++;
-  try {
-    return fn();
-  } finally {
-    muted--;
-  }
+  return during(fn, (d) => (muted += d));
 }
-
-let silenced = 0;
 
 /**
  * Runs `fn` with every SDK diagnostic silenced, errors too: for the exit-time send, where the
@@ -24,11 +18,15 @@ let silenced = 0;
  * others an error.
  */
 export function withSdkDiagSilenced<T>(fn: () => T): T {
-  silenced++;
+  return during(fn, (d) => (silenced += d));
+}
+
+function during<T>(fn: () => T, count: (delta: number) => void): T {
+  count(1);
   try {
     return fn();
   } finally {
-    silenced--;
+    count(-1);
   }
 }
 

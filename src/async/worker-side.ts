@@ -2,7 +2,7 @@ import * as wt from 'node:worker_threads';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
 import { buildPropagator } from '../sdk/propagator';
-import { spanLimits } from '../sdk/providers';
+import { spanLimits } from '../sdk/sdk-options';
 import { buildSampler } from '../sdk/sampler';
 import { type Forwarded, plainSpan, spanContextOf, WORKER_DATA_KEY, type WorkerStartData } from './protocol';
 import type { MetricSink } from './recorder';

@@ -7,6 +7,7 @@ import { ExitSend, canSendAtExit } from './exit-send';
 import { type LazyExporter, settleAllExports } from './lazy-exporter';
 import { exporterNames, otlpExporter, otlpSettings, zipkinExporter } from './exporters';
 import { prometheusReader } from './prometheus';
+import { batchOptions, noopMeter, spanLimits, temporalitySelector } from './sdk-options';
 import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
 import { buildSampler } from './sampler';
@@ -31,46 +32,6 @@ const SUPPRESS_TRACING = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRAC
 interface Flushable {
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
-}
-
-/** The batch processor options from OTEL_BSP_* or OTEL_BLRP_*; a batch never exceeds the queue. */
-function batchOptions(v: Values, p: 'OTEL_BSP' | 'OTEL_BLRP') {
-  const queue = v[`${p}_MAX_QUEUE_SIZE`] ?? 2048;
-  return {
-    scheduledDelayMillis: v[`${p}_SCHEDULE_DELAY`],
-    exportTimeoutMillis: v[`${p}_EXPORT_TIMEOUT`],
-    maxQueueSize: queue,
-    maxExportBatchSize: Math.min(v[`${p}_MAX_EXPORT_BATCH_SIZE`] ?? 512, queue),
-  };
-}
-
-/** For the batch processors' drop counters; the API is loaded before any SDK is built. */
-const noopMeter = (): Meter => (require('@opentelemetry/api') as Api).createNoopMeter();
-
-type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
-
-/**
- * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, per the OTLP exporter spec: delta for
- * counters and histograms (and, for "delta", observable counters and gauges), cumulative for the
- * rest.
- */
-function temporalitySelector(m: SdkMetrics, preference: Values['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE']) {
-  const { CUMULATIVE, DELTA } = m.AggregationTemporality;
-  const I = m.InstrumentType;
-  const delta = preference === 'delta' ? [I.COUNTER, I.OBSERVABLE_COUNTER, I.HISTOGRAM, I.GAUGE, I.OBSERVABLE_GAUGE] : preference === 'lowmemory' ? [I.COUNTER, I.HISTOGRAM] : [];
-  return (type: import('@opentelemetry/sdk-metrics').InstrumentType) => (delta.includes(type) ? DELTA : CUMULATIVE);
-}
-
-/** The span limits from OTEL_SPAN_* and OTEL_ATTRIBUTE_* (also used by a traced worker thread's tracer). */
-export function spanLimits(v: Values) {
-  return {
-    attributeValueLengthLimit: v.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? v.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? Infinity,
-    attributeCountLimit: v.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? v.OTEL_ATTRIBUTE_COUNT_LIMIT ?? 128,
-    eventCountLimit: v.OTEL_SPAN_EVENT_COUNT_LIMIT ?? 128,
-    linkCountLimit: v.OTEL_SPAN_LINK_COUNT_LIMIT ?? 128,
-    attributePerEventCountLimit: v.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT ?? 128,
-    attributePerLinkCountLimit: v.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT ?? 128,
-  };
 }
 
 /** Builds on first call, remembers the result; a failed build is reported once and stays undefined. */
