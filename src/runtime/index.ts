@@ -22,15 +22,15 @@ function upstreamLoaded(): boolean {
 
 /**
  * GC, heap, event loop and active resources, named as the semantic conventions say.
- * - The GC observer starts with the process (buffering until the metrics SDK exists), so no GC
- *   is missed; everything else starts when the metrics SDK is built.
+ * - The GC observer and the native event-loop sampler start with the process (GCs buffered until
+ *   the metrics SDK exists), so the first second is measured too; the rest starts with the SDK.
  * - Windowed values (delay summary, utilization) are computed once per window by one sampler and
  *   recorded as gauges, so every metric reader (OTLP and Prometheus together) reports the same
  *   full window instead of each resetting the other's.
  */
 export class RuntimeMetrics {
   private readonly gc: GcObserver | undefined;
-  private sampler: EventLoopSampler | undefined;
+  private readonly sampler: EventLoopSampler | undefined;
   private reclaimed: ReclaimedBytes | undefined;
   private windowTimer: NodeJS.Timeout | undefined;
   private closeWindow: (() => void) | undefined;
@@ -47,6 +47,11 @@ export class RuntimeMetrics {
     if (plan.extras.has('gc_reclaimed')) {
       this.reclaimed = new ReclaimedBytes();
       this.reclaimed.start();
+    }
+    // Native and cheap: sampling from the start puts a stall of the first second in the first window.
+    if (plan.groups.has('eventloop')) {
+      this.sampler = new EventLoopSampler(plan.resolutionMs, N.EVENTLOOP_DELAY_BUCKETS);
+      this.sampler.start();
     }
   }
 
@@ -103,7 +108,7 @@ export class RuntimeMetrics {
     }
     if (groups.has('heap')) this.heap(meter);
     if (groups.has('resources')) this.resources(meter);
-    if (groups.has('eventloop')) window.push(this.eventLoop(meter));
+    if (this.sampler) window.push(this.eventLoop(meter, this.sampler));
     this.closeWindow = () => window.forEach((f) => f());
   }
 
@@ -139,7 +144,7 @@ export class RuntimeMetrics {
   }
 
   /** Returns what closes a window. */
-  private eventLoop(meter: Meter): () => void {
+  private eventLoop(meter: Meter, sampler: EventLoopSampler): () => void {
     const gauges = new Map<keyof DelayStats, Gauge>();
     for (const k of DELAY_KEYS) gauges.set(k, meter.createGauge(`${N.EVENTLOOP_DELAY_PREFIX}${k}`, { description: `Event loop ${DELAY_TEXT[k]} delay.`, unit: 's' }));
     const utilization = meter.createGauge(N.EVENTLOOP_UTILIZATION, { description: 'Event loop utilization.', unit: '1' });
@@ -154,8 +159,6 @@ export class RuntimeMetrics {
       unit: 's',
       advice: { explicitBucketBoundaries: N.EVENTLOOP_DELAY_BUCKETS },
     });
-    const sampler = (this.sampler = new EventLoopSampler(this.plan.resolutionMs, N.EVENTLOOP_DELAY_BUCKETS));
-    sampler.start();
     return () => {
       const w = sampler.closeWindow();
       // The API records one value at a time: each bucket's samples as a value inside that bucket.

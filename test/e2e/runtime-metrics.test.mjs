@@ -188,6 +188,15 @@ test('a 200 ms block shows in the delay gauges and histogram, in OTLP and Promet
   }
 });
 
+test('a stall in the first second, before the metrics SDK exists, is in the first window', async () => {
+  const svc = service('early');
+  const res = await runNode([...QUIET_START, ...REGISTER.require], 'runtime-storm.cjs', { env: env(svc, { STORM_ITERATIONS: '10', BLOCK_AT_MS: '300', LINGER_MS: '1500' }) });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /BLOCKED/);
+  const maxes = () => exported(svc).filter((e) => e.metric.name === 'nodejs.eventloop.delay.max').map((e) => points(e.metric)[0]?.asDouble ?? 0);
+  assert.ok(await waitFor(() => Math.max(0, ...maxes()) >= 0.19, 3000), `delay.max: ${maxes()}`);
+});
+
 test('extras: GC time kept in integer nanoseconds and bytes reclaimed per GC', async () => {
   const svc = service('extras');
   const res = await runNode([...QUIET_START, ...REGISTER.require], 'runtime-storm.cjs', { env: env(svc, { OTEL_NODE_RUNTIME_METRICS_EXTRAS: 'all', LINGER_MS: '2000', STORM_ITERATIONS: '3000' }) });
