@@ -112,6 +112,7 @@ export class LazyExporter<I> implements Exporter<I> {
     let settled!: () => void;
     const p = new Promise<void>((resolve) => (settled = resolve));
     this.inFlight.add(p);
+    this.inFlightBatches.add(items);
     let answered = false;
     const finish = (result: ExportResult): void => {
       if (answered) return;
@@ -120,7 +121,7 @@ export class LazyExporter<I> implements Exporter<I> {
       this.inFlight.delete(p);
       if (result.code === SUCCESS) recordExported(this.signal, n);
       else recordFailed(this.signal, n, reasonOf(result.error), this.label);
-      this.afterExport?.(items);
+      this.inFlightBatches.delete(items);
       settled();
     };
     try {
@@ -131,13 +132,14 @@ export class LazyExporter<I> implements Exporter<I> {
     done({ code: SUCCESS });
   }
 
-  /** Told when a batch's export is over, whatever its outcome (exit-send.ts forgets it then). */
-  afterExport: ((items: I) => void) | undefined;
+  /** The batches whose export has started and is not over (exit-send.ts sends them at exit). */
+  readonly inFlightBatches = new Set<I>();
 
   /** What is still retrying was delivered another way (exit-send.ts): not lost, not to count. */
   forget(): void {
     this.inFlightItems = 0;
     this.inFlight.clear();
+    this.inFlightBatches.clear();
   }
 
   /** The last failed attempt's reason, told by the transport. */
@@ -148,6 +150,7 @@ export class LazyExporter<I> implements Exporter<I> {
     if (this.inFlightItems > 0) recordFailed(this.signal, this.inFlightItems, why, this.label);
     this.inFlightItems = 0;
     this.inFlight.clear();
+    this.inFlightBatches.clear();
   }
 
   /** Resolves when every export started so far has succeeded or failed for good. */

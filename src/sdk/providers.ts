@@ -3,7 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
 import { queueDropCounter, recordExported } from './export-stats';
-import { ExitSend, canSendAtExit } from './exit-send';
+import { ExitSend, canSendAtExit, queuedSpans } from './exit-send';
 import { type LazyExporter, settleAllExports } from './lazy-exporter';
 import { exporterNames, otlpExporter, otlpSettings, zipkinExporter } from './exporters';
 import { prometheusReader } from './prometheus';
@@ -19,6 +19,7 @@ import type { RuntimeMetrics } from '../runtime';
 import { SCOPE as RUNTIME_SCOPE } from '../runtime/names';
 
 type Api = typeof import('@opentelemetry/api');
+type BatchConfig = Omit<ConstructorParameters<typeof import('@opentelemetry/sdk-trace').BatchSpanProcessor>[0], 'exporter'>;
 
 const VERSION = (require('../../package.json') as { version: string }).version;
 
@@ -98,17 +99,18 @@ export class LazySdk {
   private exitSend: ExitSend | undefined;
   private exitTraces: LazyExporter<unknown> | undefined;
 
-  /** The OTLP span exporter, with the exit-time sender beside it when the settings allow one. */
-  private otlpTraces<I>(): LazyExporter<I> {
-    const lazy = otlpExporter<I>(this.config, 'traces', this.log);
+  /** The OTLP span processor, with the exit-time sender beside it when the settings allow one. */
+  private otlpTraces(t: typeof import('@opentelemetry/sdk-trace'), batch: BatchConfig): import('@opentelemetry/sdk-trace').SpanProcessor {
+    type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
+    const lazy = otlpExporter<Spans>(this.config, 'traces', this.log);
+    const processor = new t.BatchSpanProcessor({ exporter: lazy, ...batch });
     const s = otlpSettings(this.config, 'traces');
     if (canSendAtExit(s)) {
       const from = () => require.resolve(s.protocol === 'http/json' ? '@opentelemetry/exporter-trace-otlp-http' : '@opentelemetry/exporter-trace-otlp-proto');
-      const exit = (this.exitSend = new ExitSend(s, (this.values.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048) * 2, this.log, from));
-      lazy.afterExport = (items) => exit.done(items);
+      this.exitSend = new ExitSend(s, () => [...[...lazy.inFlightBatches].flat(), ...queuedSpans(processor)], this.log, from);
       this.exitTraces = lazy as LazyExporter<unknown>;
     }
-    return lazy;
+    return processor;
   }
 
   /**
@@ -131,9 +133,11 @@ export class LazySdk {
     const exporting = exporterNames(v, 'traces', this.log).map((name) =>
       name === 'console'
         ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
-        : new t.BatchSpanProcessor({ exporter: name === 'zipkin' ? zipkinExporter<Spans>(v, this.log) : this.otlpTraces(), ...batch }),
+        : name === 'zipkin'
+          ? new t.BatchSpanProcessor({ exporter: zipkinExporter<Spans>(v, this.log), ...batch })
+          : this.otlpTraces(t, batch),
     );
-    const spanProcessors = [...(this.exitSend ? [this.exitSend] : []), ...extras.spanProcessors, ...exporting];
+    const spanProcessors = [...extras.spanProcessors, ...exporting];
     const userSampler = this.config.sources.OTEL_TRACES_SAMPLER !== 'default';
     const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(v);
     this.spanProcessors = spanProcessors;
