@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Startup benchmark: `npm run bench:startup [-- --rounds N --node PATH]`.
 //
-// Two workloads (`node -e 0`, and an Express app that starts and exits) under four ways of
+// Two workloads (`node -e 0`, and an Express app that starts and exits) under the ways of
 // starting Node: plain, ours with --import, ours with --require, upstream
-// @opentelemetry/auto-instrumentations-node/register with --require. Variants run one child at a
+// @opentelemetry/auto-instrumentations-node/register with --require, and, from bench/launchers
+// (installed on first use), EDOT Node.js and dd-trace with --require. Variants run one child at a
 // time, alternating (A B C D A B C D ...), for N rounds. Per run: wall time (spawn to exit, measured
 // here), CPU time and peak RSS (process.resourceUsage() in the child at 'exit', via
 // bench/probe.cjs). Files loaded come from a separate, untimed pass with the probe's load hook on.
@@ -16,6 +17,7 @@ import { createServer } from 'node:http';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureLaunchers, launcherEnv, resolveLauncher } from './launchers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -142,6 +144,16 @@ const CJS_APP = join(appsDir, 'express-start-exit.cjs');
 const ESM_APP = join(appsDir, 'express-start-exit.mjs');
 const EMPTY = ['-e', '0'];
 
+// EDOT Node.js and dd-trace come from bench/launchers (installed on first use); left out when
+// they cannot be installed. Both take --require with a CommonJS app.
+const others = ensureLaunchers()
+  ? [
+      { id: 'edot', label: 'EDOT --require', path: resolveLauncher('@elastic/opentelemetry-node') },
+      { id: 'ddtrace', label: 'dd-trace --require', path: resolveLauncher('dd-trace/init') },
+    ].filter((o) => o.path)
+  : [];
+const otherVariants = (app, base, suffix) => others.map((o) => ({ id: o.id, label: `${o.label}${suffix}`, args: ['--require', o.path, ...app], base }));
+
 /** base: the plain-node variant this one is compared with (same program). */
 const WORKLOADS = {
   empty: {
@@ -151,6 +163,7 @@ const WORKLOADS = {
       { id: 'ours-import', label: 'ours --import', args: ['--import', OURS, ...EMPTY], base: 'plain', ours: true },
       { id: 'ours-require', label: 'ours --require', args: ['--require', OURS, ...EMPTY], base: 'plain', ours: true },
       { id: 'upstream', label: 'upstream --require', args: ['--require', UPSTREAM, ...EMPTY], base: 'plain' },
+      ...otherVariants(EMPTY, 'plain', ''),
     ],
   },
   express: {
@@ -161,6 +174,7 @@ const WORKLOADS = {
       { id: 'ours-import', label: 'ours --import (.mjs)', args: ['--import', OURS, ESM_APP], base: 'plain-esm', ours: true },
       { id: 'ours-require', label: 'ours --require (.cjs)', args: ['--require', OURS, CJS_APP], base: 'plain-cjs', ours: true },
       { id: 'upstream', label: 'upstream --require (.cjs)', args: ['--require', UPSTREAM, CJS_APP], base: 'plain-cjs' },
+      ...otherVariants([CJS_APP], 'plain-cjs', ' (.cjs)'),
     ],
   },
 };
@@ -186,7 +200,7 @@ const endpoint = `http://127.0.0.1:${sink.address().port}`;
 const childEnv = (() => {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('OTEL_') || k === 'NODE_OPTIONS' || k === 'BENCH_NODE' || k.startsWith('BENCH_PROBE_')) continue;
+    if (k.startsWith('OTEL_') || k.startsWith('DD_') || k === 'NODE_OPTIONS' || k === 'BENCH_NODE' || k.startsWith('BENCH_PROBE_')) continue;
     env[k] = v;
   }
   return Object.assign(env, {
@@ -195,6 +209,8 @@ const childEnv = (() => {
     // Upstream runs the cloud detectors (aws, gcp, azure, alibaba) by default; they probe
     // metadata addresses off this machine. Same local-only list for every variant.
     OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
+    // dd-trace: its agent is the sink; no telemetry, remote config or profiler (bench/launchers.mjs).
+    ...Object.fromEntries(Object.entries(launcherEnv(endpoint)).filter(([k]) => k.startsWith('DD_'))),
     ...opts.env,
   });
 })();
