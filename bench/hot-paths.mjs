@@ -13,6 +13,7 @@ import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
+import { saveResults } from './results.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -97,5 +98,7 @@ for (const [k, label] of [['span', 'span start+end'], ['counter', 'counter add']
 const providers = Object.fromEntries(Object.entries(all).map(([m, rs]) => [m, rs.find((r) => !r.error)?.workerMeterProvider]));
 console.log(`\nworker thread's global meter provider: ${Object.entries(providers).map(([m, p]) => `${m}: ${p}`).join(', ')}`);
 console.log('(ours starts no SDK in worker threads: a counter there is the API no-op and its data is not exported)');
-if (json) writeFileSync(json, JSON.stringify({ node: version, n: N, rounds: ROUNDS, repeats: REPEATS, summary, providers, runs: all }, null, 1));
+const raw = { node: version, command: `node bench/hot-paths.mjs ${args.join(' ')}`.trim(), n: N, rounds: ROUNDS, repeats: REPEATS, summary, providers, runs: all };
+if (json) writeFileSync(json, JSON.stringify(raw, null, 1));
+console.log(`results: ${saveResults('hot-paths', version, raw)}`);
 process.exit(0);

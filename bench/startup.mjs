@@ -17,6 +17,7 @@ import { createServer } from 'node:http';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { saveResults } from './results.mjs';
 import { ensureLaunchers, launcherEnv, resolveLauncher } from './launchers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -470,6 +471,11 @@ console.log("child at 'exit'; files = unique file: URLs loaded (untimed count pa
 
 if (distChanged) console.log('\nWARNING: dist/ changed during the run; the numbers mix two builds. Run again.');
 
+{
+  const sum = Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, { wall: v.wall, wallQ1: v.wallQ1, wallQ3: v.wallQ3, cpu: v.cpu, rss: v.rss, files: v.files, posts: v.posts, n: v.n, of: v.of }]));
+  const command = `node bench/startup.mjs ${process.argv.slice(2).join(' ')}`.trim();
+  console.log(`results: ${saveResults('startup', nodeInfo.v, { node: nodeInfo, machine: sysInfo, command, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, summary: sum })}`);
+}
 if (opts.json) {
   const raw = { node: nodeInfo, nodePath: opts.node, machine: sysInfo, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, results: {} };
   for (const [k, r] of Object.entries(results)) {

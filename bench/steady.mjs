@@ -14,6 +14,7 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
+import { saveResults } from './results.mjs';
 import { LAUNCHER_LABELS, ensureLaunchers, launcherEnv, launcherFlags, loadAutocannon } from './launchers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,7 +51,8 @@ function parseArgs(argv) {
   --variant V       plain, ours, upstream, edot, ddtrace (default all; repeatable; plain always runs)
   --env K=V         extra environment for every server (repeatable)
   --node PATH       Node for the servers ("24", "22" or a path; default the repo's Node 24)
-  --json FILE       also write the raw measurements to FILE`);
+  --json FILE       also write the raw measurements to FILE
+  --save-as NAME    section name in bench/results/<date>-<node>.json (default steady)`);
       process.exit(0);
     } else if (a === '--rounds') o.rounds = Math.round(num());
     else if (a === '--warmup') o.warmup = num();
@@ -58,6 +60,7 @@ function parseArgs(argv) {
     else if (a === '--connections') o.connections = Math.round(num());
     else if (a === '--node') o.node = val();
     else if (a === '--json') o.json = val();
+    else if (a === '--save-as') o.save = val();
     else if (a === '--workload') {
       const w = val();
       if (!WORKLOADS[w]) die(`unknown workload "${w}"`);
@@ -240,8 +243,10 @@ console.log('\nx plain: ratio to plain node in the same round (median; range ove
 console.log("only (process.cpuUsage() over the measured window / requests). RSS: the server's, right after the load.");
 console.log('sink B/req: OTLP bytes the sink received per request in the window (0 for plain node).');
 
+const raw = { node: version, machine, command: `node bench/steady.mjs ${process.argv.slice(2).join(' ')}`.trim(), opts, summary, runs: results };
 if (opts.json) {
-  writeFileSync(opts.json, JSON.stringify({ node: version, machine, opts: { ...opts, node: opts.node }, summary, runs: results }, null, 1));
+  writeFileSync(opts.json, JSON.stringify(raw, null, 1));
   console.log(`raw results: ${opts.json}`);
 }
+console.log(`results: ${saveResults(opts.save ?? 'steady', version.node, raw)}`);
 process.exit(0);
