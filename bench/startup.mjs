@@ -53,7 +53,9 @@ function parseArgs(argv) {
   --workload W   only one workload (default: both)
   --env K=V      extra environment for every child (repeatable), e.g. to see what a setting costs
   --top N        files-per-package lines printed per instrumented variant (default 10, 0 = none)
-  --json FILE    also write every raw measurement to FILE`);
+  --json FILE    also write every raw measurement to FILE
+  --save-as NAME section name in bench/results/<date>-<node>.json (default "startup", or
+                 "startup K=V..." when --env is given)`);
         process.exit(0);
         break;
       case '--rounds':
@@ -72,6 +74,9 @@ function parseArgs(argv) {
       }
       case '--json':
         o.json = val();
+        break;
+      case '--save-as':
+        o.saveAs = val();
         break;
       case '--top':
         o.top = Number(val());
@@ -474,7 +479,9 @@ if (distChanged) console.log('\nWARNING: dist/ changed during the run; the numbe
 {
   const sum = Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, { wall: v.wall, wallQ1: v.wallQ1, wallQ3: v.wallQ3, cpu: v.cpu, rss: v.rss, files: v.files, posts: v.posts, n: v.n, of: v.of }]));
   const command = `node bench/startup.mjs ${process.argv.slice(2).join(' ')}`.trim();
-  console.log(`results: ${saveResults('startup', nodeInfo.v, { node: nodeInfo, machine: sysInfo, command, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, summary: sum })}`);
+  // A run with extra env is an experiment: its own section, so it never replaces the default run's.
+  const section = opts.saveAs ?? (Object.keys(opts.env).length ? `startup ${Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'startup');
+  console.log(`results: ${saveResults(section, nodeInfo.v, { node: nodeInfo, machine: sysInfo, command, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, summary: sum })}`);
 }
 if (opts.json) {
   const raw = { node: nodeInfo, nodePath: opts.node, machine: sysInfo, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, results: {} };
