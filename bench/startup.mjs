@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Startup benchmark: `npm run bench:startup [-- --rounds N --node PATH]`.
 //
-// Two workloads (`node -e 0`, and an Express app that starts and exits) under four ways of
+// Two workloads (`node -e 0`, and an Express app that starts and exits) under the ways of
 // starting Node: plain, ours with --import, ours with --require, upstream
-// @opentelemetry/auto-instrumentations-node/register with --require. Variants run one child at a
+// @opentelemetry/auto-instrumentations-node/register with --require, and, from bench/launchers
+// (installed on first use), EDOT Node.js and dd-trace with --require. Variants run one child at a
 // time, alternating (A B C D A B C D ...), for N rounds. Per run: wall time (spawn to exit, measured
 // here), CPU time and peak RSS (process.resourceUsage() in the child at 'exit', via
 // bench/probe.cjs). Files loaded come from a separate, untimed pass with the probe's load hook on.
@@ -16,6 +17,8 @@ import { createServer } from 'node:http';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { saveResults } from './results.mjs';
+import { ensureLaunchers, launcherEnv, resolveLauncher } from './launchers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -50,7 +53,9 @@ function parseArgs(argv) {
   --workload W   only one workload (default: both)
   --env K=V      extra environment for every child (repeatable), e.g. to see what a setting costs
   --top N        files-per-package lines printed per instrumented variant (default 10, 0 = none)
-  --json FILE    also write every raw measurement to FILE`);
+  --json FILE    also write every raw measurement to FILE
+  --save-as NAME section name in bench/results/<date>-<node>.json (default "startup", or
+                 "startup K=V..." when --env is given)`);
         process.exit(0);
         break;
       case '--rounds':
@@ -69,6 +74,9 @@ function parseArgs(argv) {
       }
       case '--json':
         o.json = val();
+        break;
+      case '--save-as':
+        o.saveAs = val();
         break;
       case '--top':
         o.top = Number(val());
@@ -142,6 +150,16 @@ const CJS_APP = join(appsDir, 'express-start-exit.cjs');
 const ESM_APP = join(appsDir, 'express-start-exit.mjs');
 const EMPTY = ['-e', '0'];
 
+// EDOT Node.js and dd-trace come from bench/launchers (installed on first use); left out when
+// they cannot be installed. Both take --require with a CommonJS app.
+const others = ensureLaunchers()
+  ? [
+      { id: 'edot', label: 'EDOT --require', path: resolveLauncher('@elastic/opentelemetry-node') },
+      { id: 'ddtrace', label: 'dd-trace --require', path: resolveLauncher('dd-trace/init') },
+    ].filter((o) => o.path)
+  : [];
+const otherVariants = (app, base, suffix) => others.map((o) => ({ id: o.id, label: `${o.label}${suffix}`, args: ['--require', o.path, ...app], base }));
+
 /** base: the plain-node variant this one is compared with (same program). */
 const WORKLOADS = {
   empty: {
@@ -151,6 +169,7 @@ const WORKLOADS = {
       { id: 'ours-import', label: 'ours --import', args: ['--import', OURS, ...EMPTY], base: 'plain', ours: true },
       { id: 'ours-require', label: 'ours --require', args: ['--require', OURS, ...EMPTY], base: 'plain', ours: true },
       { id: 'upstream', label: 'upstream --require', args: ['--require', UPSTREAM, ...EMPTY], base: 'plain' },
+      ...otherVariants(EMPTY, 'plain', ''),
     ],
   },
   express: {
@@ -161,6 +180,7 @@ const WORKLOADS = {
       { id: 'ours-import', label: 'ours --import (.mjs)', args: ['--import', OURS, ESM_APP], base: 'plain-esm', ours: true },
       { id: 'ours-require', label: 'ours --require (.cjs)', args: ['--require', OURS, CJS_APP], base: 'plain-cjs', ours: true },
       { id: 'upstream', label: 'upstream --require (.cjs)', args: ['--require', UPSTREAM, CJS_APP], base: 'plain-cjs' },
+      ...otherVariants([CJS_APP], 'plain-cjs', ' (.cjs)'),
     ],
   },
 };
@@ -186,7 +206,7 @@ const endpoint = `http://127.0.0.1:${sink.address().port}`;
 const childEnv = (() => {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('OTEL_') || k === 'NODE_OPTIONS' || k === 'BENCH_NODE' || k.startsWith('BENCH_PROBE_')) continue;
+    if (k.startsWith('OTEL_') || k.startsWith('DD_') || k === 'NODE_OPTIONS' || k === 'BENCH_NODE' || k.startsWith('BENCH_PROBE_')) continue;
     env[k] = v;
   }
   return Object.assign(env, {
@@ -195,6 +215,8 @@ const childEnv = (() => {
     // Upstream runs the cloud detectors (aws, gcp, azure, alibaba) by default; they probe
     // metadata addresses off this machine. Same local-only list for every variant.
     OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
+    // dd-trace: its agent is the sink; no telemetry, remote config or profiler (bench/launchers.mjs).
+    ...Object.fromEntries(Object.entries(launcherEnv(endpoint)).filter(([k]) => k.startsWith('DD_'))),
     ...opts.env,
   });
 })();
@@ -454,6 +476,13 @@ console.log("child at 'exit'; files = unique file: URLs loaded (untimed count pa
 
 if (distChanged) console.log('\nWARNING: dist/ changed during the run; the numbers mix two builds. Run again.');
 
+{
+  const sum = Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, { wall: v.wall, wallQ1: v.wallQ1, wallQ3: v.wallQ3, cpu: v.cpu, rss: v.rss, files: v.files, posts: v.posts, n: v.n, of: v.of }]));
+  const command = `node bench/startup.mjs ${process.argv.slice(2).join(' ')}`.trim();
+  // A run with extra env is an experiment: its own section, so it never replaces the default run's.
+  const section = opts.saveAs ?? (Object.keys(opts.env).length ? `startup ${Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'startup');
+  console.log(`results: ${saveResults(section, nodeInfo.v, { node: nodeInfo, machine: sysInfo, command, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, summary: sum })}`);
+}
 if (opts.json) {
   const raw = { node: nodeInfo, nodePath: opts.node, machine: sysInfo, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, results: {} };
   for (const [k, r] of Object.entries(results)) {
