@@ -18,6 +18,7 @@ import { abandonAllExports } from './sdk/lazy-exporter';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
+import { startupLines, startupReport, type StartupReport } from './report/startup';
 
 export type Entry = 'import' | 'require' | 'api';
 
@@ -44,6 +45,8 @@ export interface Handle {
   readonly skipped?: string;
   readonly config?: Config;
   readonly instrumentations?: LazyInstrumentations;
+  /** What happened so far: hooks, config, instrumentations applied or skipped, export counts (docs/doctor.md). */
+  report?(): StartupReport;
   shutdown(): Promise<void>;
   forceFlush(): Promise<void>;
 }
@@ -156,6 +159,8 @@ function startOnce(options: StartRequest): Handle {
   const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
   const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
+  const report = (): StartupReport => startupReport(entry, config, lazy, [...lazy.early]);
+  announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
   installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
   installResolveHook(lazy, log);
@@ -163,7 +168,7 @@ function startOnce(options: StartRequest): Handle {
   if (forwarding) {
     // Each span is sent as it ends; no exporter to flush, no signal to handle in a worker.
     log.debug('started in a traced worker thread, forwarding to the parent thread');
-    return { started: true, entry, config, instrumentations: lazy, shutdown: noop, forceFlush: noop };
+    return { started: true, entry, config, instrumentations: lazy, report, shutdown: noop, forceFlush: noop };
   }
   // The parent thread has already said it if the app's API copy cannot share our globals.
   const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
@@ -180,7 +185,20 @@ function startOnce(options: StartRequest): Handle {
   };
   installShutdown(shutdown, log, () => finalLossReport(abandonAllExports));
   log.debug(`started (${entry} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
-  return { started: true, entry, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
+  return { started: true, entry, config, instrumentations: lazy, report, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
+}
+
+/**
+ * The startup report: printed only when OTEL_LOG_LEVEL is set to info or lower explicitly (its
+ * default is info too, but an app's stderr stays quiet unless asked); then one line per module
+ * patched as it loads. The doctor's file report is written whatever the level.
+ */
+function announce(config: Config, lazy: LazyInstrumentations, report: () => StartupReport, log: Logger): void {
+  const file = config.values.OTEL_NODE_DOCTOR_REPORT;
+  if (file !== undefined && file !== '') (require('./report/doctor-child') as typeof import('./report/doctor-child')).writeDoctorReports(file, report, log);
+  if (config.sources.OTEL_LOG_LEVEL === 'default' || !log.enabled('info')) return;
+  for (const line of startupLines(report())) log.info(line);
+  lazy.onPatch = (d, p, version) => log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}`);
 }
 
 export { selectInstrumentations, unknownInstrumentationNames } from './selection';

@@ -195,6 +195,12 @@ export const TABLE = {
     default: [],
     description: 'When set, only Node processes with these script names start an SDK (wins over OTEL_NODE_EXCLUDE_PROCESSES).',
   }),
+  OTEL_NODE_DOCTOR_REPORT: stringVar({
+    group: 'general',
+    standard: false,
+    description:
+      'Set by `otel-instrument doctor` for the command it runs: a file the register hook writes its startup report (instrumentations applied and skipped, export counts) to, while running and at exit (docs/doctor.md).',
+  }),
   OTEL_NODE_RUNTIME_METRICS: listVar({
     group: 'runtime',
     standard: false,
