@@ -52,7 +52,14 @@ function networkFinding(where: string, err: unknown, protocol: string): Finding 
   return finding('error', 'endpoint-unreachable', `${where}: ${text}`, 'check the endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)');
 }
 
-/** POSTs an empty export request (a valid, empty ExportServiceRequest) the way the exporter would. */
+/** The JSON key of field 1 of each signal's export request. */
+const JSON_KEY: Record<Signal, string> = { traces: 'resourceSpans', metrics: 'resourceMetrics', logs: 'resourceLogs' };
+
+/**
+ * POSTs an export request holding one empty resource entry and no telemetry, the way the exporter
+ * would. Not a zero-byte body: some receivers answer 400 to that. Field 1 of every signal's
+ * Export*ServiceRequest is its repeated resource entry: tag 0x0a, length 0.
+ */
 function probeHttp(signal: Signal, s: OtlpSettings, timeoutMs: number): Promise<Finding> {
   const where = `${signal} ${s.protocol} ${s.url}`;
   return new Promise((resolve) => {
@@ -64,7 +71,7 @@ function probeHttp(signal: Signal, s: OtlpSettings, timeoutMs: number): Promise<
       return;
     }
     const json = s.protocol === 'http/json';
-    const body = json ? '{}' : '';
+    const body = json ? JSON.stringify({ [JSON_KEY[signal]]: [{}] }) : Buffer.from([0x0a, 0x00]);
     const mod = url.protocol === 'https:' ? (require('node:https') as typeof import('node:https')) : (require('node:http') as typeof import('node:http'));
     let req: import('node:http').ClientRequest;
     try {
