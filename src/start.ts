@@ -18,7 +18,7 @@ import { abandonAllExports } from './sdk/lazy-exporter';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
-import { startupLines, startupReport, type StartupReport } from './report/startup';
+import { appDir, describeOne, startupLines, startupReport, type StartupReport } from './report/startup';
 
 export type Entry = 'import' | 'require' | 'api';
 
@@ -199,6 +199,11 @@ function announce(config: Config, lazy: LazyInstrumentations, report: () => Star
   if (config.sources.OTEL_LOG_LEVEL === 'default' || !log.enabled('info')) return;
   for (const line of startupLines(report())) log.info(line);
   lazy.onPatch = (d, p, version) => log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}`);
+  // A version out of range is known from its package.json as soon as the instrumentation loads.
+  lazy.onLoad = (d) => {
+    const r = describeOne(d, lazy, appDir());
+    if (r.status === 'skipped') log.info(`skipped ${d.package}@${r.version ?? '?'}: ${r.reason ?? ''}`);
+  };
 }
 
 export { selectInstrumentations, unknownInstrumentationNames } from './selection';

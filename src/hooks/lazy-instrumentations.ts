@@ -52,6 +52,8 @@ export class LazyInstrumentations {
   readonly patched = new Map<string, Patched[]>();
   /** Told of each module patched, as it happens (the startup report's "as modules load" lines). */
   onPatch: ((d: InstrumentationDescriptor, p: Patched, instrumentationVersion: string) => void) | undefined;
+  /** Told of each instrumentation loaded, before its module is (the report's "skipped" lines). */
+  onLoad: ((d: InstrumentationDescriptor) => void) | undefined;
   private readonly req: NodeRequire;
 
   constructor(
@@ -194,6 +196,7 @@ export class LazyInstrumentations {
       if (!instance.isEnabled()) instance.enable();
       this.states.set(d.name, { status: 'loaded', instance, trigger });
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
+      this.onLoad?.(d);
     } catch (err) {
       this.states.set(d.name, { status: 'failed', error: errorText(err), trigger });
       this.log.warn(`instrumentation ${d.name} (${d.origin ?? d.package}) failed to load for "${trigger}": ${errorText(err)}; "${trigger}" runs uninstrumented`);

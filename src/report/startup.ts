@@ -75,7 +75,7 @@ function installedVersion(name: string, from: string): string | undefined {
   }
 }
 
-function describeOne(d: InstrumentationDescriptor, lazy: LazyInstrumentations, appDir: string): InstrumentationReport {
+export function describeOne(d: InstrumentationDescriptor, lazy: LazyInstrumentations, appDir: string): InstrumentationReport {
   const base = { name: d.name, package: d.package };
   const state = lazy.states.get(d.name);
   const patched = lazy.patched.get(d.name) ?? [];
@@ -94,9 +94,11 @@ function describeOne(d: InstrumentationDescriptor, lazy: LazyInstrumentations, a
   return { ...base, status: 'loaded', version, patched, reason: `loaded for "${state.trigger}", nothing patched yet` };
 }
 
+/** Where the app's packages are resolved from: its main script's directory. */
+export const appDir = (): string => (process.argv[1] !== undefined ? dirname(process.argv[1]) : process.cwd());
+
 export function startupReport(entry: string, config: Config, lazy: LazyInstrumentations, loadedTooEarly: readonly string[]): StartupReport {
   const main = process.argv[1];
-  const appDir = main !== undefined ? dirname(main) : process.cwd();
   return {
     launcher: launcherVersion(),
     node: process.versions.node,
@@ -105,7 +107,7 @@ export function startupReport(entry: string, config: Config, lazy: LazyInstrumen
     hooks: { entry, esm: has('syncEsmHooks') ? 'sync' : 'threaded', cjs: 'require-in-the-middle' },
     main: { path: main, esm: isEsmFile(main) },
     config: describeConfig(config),
-    instrumentations: lazy.enabled.map((d) => describeOne(d, lazy, appDir)),
+    instrumentations: lazy.enabled.map((d) => describeOne(d, lazy, appDir())),
     loadedTooEarly,
     exports: exportStats(),
   };
