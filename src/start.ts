@@ -59,6 +59,12 @@ const LOSS_REPORT_INTERVAL_MS = 60_000;
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (entry: Entry, reason: string, config?: Config): Handle => ({ started: false, entry, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
 
+/** Signals with some exporter other than "none". */
+function exportingSignals(v: Values): Array<'traces' | 'metrics' | 'logs'> {
+  const by = { traces: v.OTEL_TRACES_EXPORTER, metrics: v.OTEL_METRICS_EXPORTER, logs: v.OTEL_LOGS_EXPORTER } as const;
+  return (['traces', 'metrics', 'logs'] as const).filter((s) => by[s].some((e) => e !== 'none'));
+}
+
 /** Any OTEL_NODE_ASYNC_* variable set: only then is src/async loaded. */
 function asyncWanted(v: Values): boolean {
   return v.OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE.length > 0 || v.OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED || v.OTEL_NODE_ASYNC_TIMERS_TRACE_ENABLED;
@@ -152,13 +158,15 @@ function startOnce(options: StartRequest): Handle {
   const forwarding = workerData ? (require('./async/worker-side') as typeof import('./async/worker-side')).startWorkerSide(api, v, workerData, log) : undefined;
   if (!forwarding) startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
-  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics);
+  const self = !forwarding && v.OTEL_NODE_SELF_METRICS_ENABLED ? new (require('./sdk/self-metrics') as typeof import('./sdk/self-metrics')).SelfMetrics(exportingSignals(v)) : undefined;
+  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self);
   sdk?.registerGlobals(api);
   sdk?.warmUp(WARM_UP_MS);
 
   const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
   const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
+  if (self) self.active = () => [...lazy.states.values()].filter((st) => st.status === 'loaded').length;
   const report = (): StartupReport => startupReport(entry, config, lazy, [...lazy.early]);
   announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
