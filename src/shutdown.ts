@@ -15,6 +15,10 @@ const FLUSH_DEADLINE_MS = 5000;
  */
 export function installShutdown(flush: () => Promise<void>, log: Logger, atExit: () => void = () => undefined): void {
   let flushed = false;
+  // One flush, whoever asks first: a signal during the beforeExit flush waits for that one
+  // instead of shutting the providers down a second time.
+  let flushing: Promise<void> | undefined;
+  const flushOnce = (): Promise<void> => (flushing ??= flush().catch(() => undefined));
   // Synchronous only: process.exit(), an uncaught exception, or the end of our own flush.
   process.once('exit', atExit);
   process.once('beforeExit', () => {
@@ -29,9 +33,7 @@ export function installShutdown(flush: () => Promise<void>, log: Logger, atExit:
     const timer = setTimeout(() => {
       if (!appHasWork) process.exit();
     }, FLUSH_DEADLINE_MS);
-    flush()
-      .catch(() => undefined)
-      .finally(() => clearTimeout(timer));
+    void flushOnce().finally(() => clearTimeout(timer));
   });
 
   for (const sig of SIGNALS) {
@@ -41,7 +43,7 @@ export function installShutdown(flush: () => Promise<void>, log: Logger, atExit:
       if (appHandlers > 0) {
         if (!flushed) {
           flushed = true;
-          flush().catch(() => undefined);
+          void flushOnce();
         }
         return;
       }
@@ -49,12 +51,10 @@ export function installShutdown(flush: () => Promise<void>, log: Logger, atExit:
       pending = true;
       log.debug(`${sig}: flushing telemetry before exit`);
       const timer = setTimeout(() => reraise(sig, onSignal), FLUSH_DEADLINE_MS);
-      flush()
-        .catch(() => undefined)
-        .finally(() => {
-          clearTimeout(timer);
-          reraise(sig, onSignal);
-        });
+      void flushOnce().finally(() => {
+        clearTimeout(timer);
+        reraise(sig, onSignal);
+      });
     };
     process.on(sig, onSignal);
   }

@@ -192,6 +192,10 @@ function startOnce(options: StartRequest): Handle {
     return sdk?.shutdown() ?? Promise.resolve();
   };
   installShutdown(shutdown, log, () => finalLossReport(abandonAllExports));
+  // After installShutdown: its exit listener counts the last losses before ours writes them.
+  // Not in a traced worker (returned above): it shares the process's pid, so the file, with the main thread.
+  const doctorFile = v.OTEL_NODE_DOCTOR_REPORT;
+  if (doctorFile !== undefined && doctorFile !== '') (require('./report/doctor-child') as typeof import('./report/doctor-child')).writeDoctorReports(doctorFile, report, log);
   log.debug(`started (${entry} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
   return { started: true, entry, config, instrumentations: lazy, report, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
 }
@@ -199,11 +203,9 @@ function startOnce(options: StartRequest): Handle {
 /**
  * The startup report: printed only when OTEL_LOG_LEVEL is set to info or lower explicitly (its
  * default is info too, but an app's stderr stays quiet unless asked); then one line per module
- * patched as it loads. The doctor's file report is written whatever the level.
+ * patched as it loads. The doctor's file report (written by startOnce) does not depend on the level.
  */
 function announce(config: Config, lazy: LazyInstrumentations, report: () => StartupReport, log: Logger): void {
-  const file = config.values.OTEL_NODE_DOCTOR_REPORT;
-  if (file !== undefined && file !== '') (require('./report/doctor-child') as typeof import('./report/doctor-child')).writeDoctorReports(file, report, log);
   if (config.sources.OTEL_LOG_LEVEL === 'default' || !log.enabled('info')) return;
   for (const line of startupLines(report())) log.info(line);
   lazy.onPatch = (d, p, version) => log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}`);

@@ -7,7 +7,7 @@ import { loadPlugins } from '../plugins';
 import { launcherVersion } from '../report/startup';
 import { parseOrExit } from '../cli/parse-args';
 import { environmentFindings, endpointFindings, hookFindings, libraryFindings } from './checks';
-import { runCommand, runFindings } from './run';
+import { type RunResult, runCommand, runFindings } from './run';
 import { finding, type Finding } from './types';
 
 const NAME = 'otel-instrument doctor';
@@ -44,6 +44,8 @@ export interface DoctorReport {
   /** True when nothing found would lose telemetry (exit code 0). */
   readonly ok: boolean;
   readonly findings: readonly Finding[];
+  /** With a command: how it ended and each Node process's startup report (src/report/startup.ts). */
+  readonly run?: RunResult;
 }
 
 const MARK: Record<Finding['severity'], string> = { error: 'error  ', warning: 'warning', ok: 'ok     ', info: 'info   ' };
@@ -86,6 +88,7 @@ export async function doctor(argv: readonly string[], hook: HookPlan): Promise<n
   const env = process.env;
   const cwd = process.cwd();
   const findings: Finding[] = [];
+  let run: RunResult | undefined;
   try {
     const config = configOf(env, findings);
     if (config !== undefined) {
@@ -93,7 +96,7 @@ export async function doctor(argv: readonly string[], hook: HookPlan): Promise<n
       findings.push(...(await endpointFindings(config, PROBE_TIMEOUT_MS)));
       findings.push(...libraryFindings(config, cwd).findings);
       if (command.length > 0) {
-        const run = await runCommand(command, { ...env, NODE_OPTIONS: hook.nodeOptions }, seconds * 1000);
+        run = await runCommand(command, { ...env, NODE_OPTIONS: hook.nodeOptions }, seconds * 1000);
         const exporting = new Set((['traces', 'metrics', 'logs'] as const).filter((s) => config.values[({ traces: 'OTEL_TRACES_EXPORTER', metrics: 'OTEL_METRICS_EXPORTER', logs: 'OTEL_LOGS_EXPORTER' } as const)[s]].includes('otlp')));
         findings.push(...runFindings(run, exporting));
       }
@@ -101,7 +104,7 @@ export async function doctor(argv: readonly string[], hook: HookPlan): Promise<n
   } catch (err) {
     findings.push(finding('error', 'doctor-failed', `the doctor itself failed: ${errorText(err)}`));
   }
-  const report: DoctorReport = { launcher: launcherVersion(), node: process.versions.node, ok: !findings.some((f) => f.severity === 'error'), findings };
+  const report: DoctorReport = { launcher: launcherVersion(), node: process.versions.node, ok: !findings.some((f) => f.severity === 'error'), findings, ...(run ? { run } : {}) };
   process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : textReport(report));
   return report.ok ? 0 : 1;
 }

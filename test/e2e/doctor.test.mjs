@@ -1,8 +1,11 @@
 // otel-instrument doctor: each diagnosis has a fixture that produces it, and the finding and exit
 // code are asserted; a healthy setup gets a clean report and exit 0. Receivers on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver } from '../helpers/otlp.mjs';
@@ -76,6 +79,9 @@ test('healthy: a clean report, instrumentations applied, spans exported, exit 0'
   assert.match(exported?.message ?? '', /traces: [1-9]\d* spans exported/);
   // The spans did arrive: the doctor's count is what the receiver got.
   assert.ok(receiver.spans().length >= 2);
+  // The JSON carries the process's startup report too.
+  assert.equal(report.run.reports.length, 1);
+  assert.equal(report.run.reports[0].instrumentations.find((i) => i.name === 'http').status, 'applied');
 });
 
 test('a module loaded before the hook: loaded-before-hook names it, exit 1', async () => {
@@ -128,10 +134,14 @@ test('a grpc exporter on a gRPC port: endpoint-ok, exit 0', async () => {
   assert.equal(code, 0);
 });
 
-test('an unreachable endpoint: endpoint-unreachable (connection refused), exit 1', async () => {
-  const { code, report } = await doctor('healthy', [], tracesOnly(closedUrl));
+test('an unreachable endpoint: endpoint-unreachable (connection refused), and the run counts the spans lost, exit 1', async () => {
+  const { code, report } = await doctor('healthy', run('app.cjs'), tracesOnly(closedUrl, { OTEL_EXPORTER_OTLP_TIMEOUT: '500' }));
   const f = report.findings.find((x) => x.id === 'endpoint-unreachable');
   assert.match(f?.message ?? '', /traces http\/protobuf .*\/v1\/traces: connection refused/, JSON.stringify(report.findings, null, 1));
+  // The spans lost at exit are in the report: the child writes it after the last loss count.
+  const lost = report.findings.find((x) => x.id === 'export-failed');
+  assert.match(lost?.message ?? '', /^traces: 2 spans failed to export \(.*connection refused\)$/, JSON.stringify(report.findings, null, 1));
+  assert.ok(report.findings.some((x) => x.id === 'nothing-exported'));
   assert.equal(code, 1);
 });
 
@@ -162,4 +172,51 @@ test('text output by default; a usage error exits 2', async () => {
     child.on('close', resolve);
   });
   assert.equal(usage, 2);
+});
+
+test('TLS: an untrusted certificate is a tls finding, exit 1; trusted with OTEL_EXPORTER_OTLP_CERTIFICATE it passes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otel-doctor-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'key.pem', '-out', 'cert.pem'], { cwd: dir, stdio: 'ignore' });
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${server.address().port}`;
+    try {
+      const bad = await doctor('healthy', [], tracesOnly(url));
+      const f = bad.report.findings.find((x) => x.id === 'tls');
+      assert.match(f?.message ?? '', /traces http\/protobuf https:.*: TLS failed: .*self[- ]signed/i, JSON.stringify(bad.report.findings, null, 1));
+      assert.equal(bad.code, 1);
+      const good = await doctor('healthy', [], tracesOnly(url, { OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, 'cert.pem') }));
+      assert.equal(good.code, 0, JSON.stringify(good.report.findings, null, 1));
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the doctor\'s SIGTERM during the app\'s exit flush: one flush, no second shutdown, the signal re-raised', async () => {
+  const child = spawn(process.execPath, ['--import', 'otel-autoinstrument/register', join(FIXTURES, 'healthy', 'app.cjs')], {
+    cwd: join(ROOT, 'test', 'fixtures', 'apps'),
+    // Metrics too: upstream's MeterProvider is the one that warns on a second shutdown.
+    env: cleanEnv(tracesOnly(closedUrl, { OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_METRICS_EXPORTER: 'otlp' })),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // After "done" the app has nothing left to do: its beforeExit flush retries the refused endpoint for 3 s.
+  let timer;
+  child.stdout.on('data', (d) => {
+    if (String(d).includes('done')) timer ??= setTimeout(() => child.kill('SIGTERM'), 300);
+  });
+  const [code, signal] = await new Promise((r) => child.on('close', (c, s) => r([c, s])));
+  clearTimeout(timer);
+  assert.doesNotMatch(stderr, /shutdown may only be called once/);
+  // The flush was under way, failing against the closed port, when the signal came.
+  assert.match(stderr, /telemetry is being lost: OTLP (traces|metrics) exporter/);
+  assert.equal(signal, 'SIGTERM', `code ${code}: ${stderr}`);
 });
