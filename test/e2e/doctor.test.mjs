@@ -220,3 +220,11 @@ test('the doctor\'s SIGTERM during the app\'s exit flush: one flush, no second s
   assert.match(stderr, /telemetry is being lost: OTLP (traces|metrics) exporter/);
   assert.equal(signal, 'SIGTERM', `code ${code}: ${stderr}`);
 });
+
+test('a command that starts no Node process with the hook: hook-not-loaded, exit 1', async () => {
+  const { code, report } = await doctor('healthy', ['--timeout', '10', '--', 'true'], tracesOnly(receiver.httpUrl));
+  const f = report.findings.find((x) => x.id === 'hook-not-loaded');
+  assert.equal(f?.severity, 'error', JSON.stringify(report.findings, null, 1));
+  assert.match(report.findings.find((x) => x.id === 'run').message, /exited with code 0; 0 Node process/);
+  assert.equal(code, 1);
+});
