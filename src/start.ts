@@ -18,7 +18,10 @@ import { abandonAllExports } from './sdk/lazy-exporter';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
-import { appDir, describeOne, startupLines, startupReport, type StartupReport } from './report/startup';
+import type { StartupReport } from './report/startup';
+
+/** The report's code loads only when a report is asked for (handle.report(), the doctor, OTEL_LOG_LEVEL=info). */
+const reporting = (): typeof import('./report/startup') => require('./report/startup') as typeof import('./report/startup');
 
 export type Entry = 'import' | 'require' | 'api';
 
@@ -167,7 +170,7 @@ function startOnce(options: StartRequest): Handle {
   const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
   if (self) self.active = () => [...lazy.states.values()].filter((st) => st.status === 'loaded').length;
-  const report = (): StartupReport => startupReport(entry, config, lazy, [...lazy.early]);
+  const report = (): StartupReport => reporting().startupReport(entry, config, lazy, [...lazy.early]);
   announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
   installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
@@ -207,6 +210,7 @@ function startOnce(options: StartRequest): Handle {
  */
 function announce(config: Config, lazy: LazyInstrumentations, report: () => StartupReport, log: Logger): void {
   if (config.sources.OTEL_LOG_LEVEL === 'default' || !log.enabled('info')) return;
+  const { appDir, describeOne, startupLines } = reporting();
   for (const line of startupLines(report())) log.info(line);
   lazy.onPatch = (d, p, version) => log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}`);
   // A version out of range is known from its package.json as soon as the instrumentation loads.
