@@ -14,7 +14,7 @@ import { emptyAdditions, runConfigurators, type SdkAdditions } from '../plugins/
 import type { ConfiguratorDescriptor, DistroDescriptor } from '../plugins/types';
 import type { Config } from '../config/parse';
 import type { RuntimeMetrics } from '../runtime';
-import { SELF_SCOPE, type SelfMetrics } from './self-metrics';
+import type { SelfMetrics } from './self-metrics';
 import { SCOPE as RUNTIME_SCOPE } from '../runtime/names';
 
 type Api = typeof import('@opentelemetry/api');
@@ -182,7 +182,7 @@ export class LazySdk {
       this.runtime?.stop();
     }
     try {
-      this.self?.attach(provider.getMeter(SELF_SCOPE, VERSION));
+      if (this.self) this.self.attach(provider.getMeter(this.self.scope, VERSION));
     } catch (err) {
       this.log.warn(`self-metrics could not start (${errorText(err)}); continuing without them`);
       this.self?.stop();

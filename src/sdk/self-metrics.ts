@@ -30,6 +30,7 @@ export function errorType(reason: string): string {
  * given a meter provider, which we never give them: nothing is counted twice.
  */
 export class SelfMetrics {
+  readonly scope = SELF_SCOPE;
   /** How many instrumentations are loaded; set by start() once they exist. */
   active: () => number = () => 0;
 
