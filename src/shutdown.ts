@@ -15,9 +15,13 @@ const FLUSH_DEADLINE_MS = 5000;
  */
 export function installShutdown(flush: () => Promise<void>, log: Logger, atExit: (flushed: boolean) => void = () => undefined): void {
   let flushed = false;
+  // One flush, whoever asks first: a signal during the beforeExit flush waits for that one
+  // instead of shutting the providers down a second time.
+  let flushing: Promise<void> | undefined;
+  const flushOnce = (): Promise<void> => (flushing ??= flush().catch(() => undefined));
   // Synchronous only: process.exit(), an uncaught exception, or the end of our own flush
-  // (`flushed` tells which: an asynchronous flush already ran).
-  process.once('exit', () => atExit(flushed));
+  // (the argument tells which: whether an asynchronous flush was started).
+  process.once('exit', () => atExit(flushing !== undefined));
   process.once('beforeExit', () => {
     if (flushed) return;
     flushed = true;
@@ -30,9 +34,7 @@ export function installShutdown(flush: () => Promise<void>, log: Logger, atExit:
     const timer = setTimeout(() => {
       if (!appHasWork) process.exit();
     }, FLUSH_DEADLINE_MS);
-    flush()
-      .catch(() => undefined)
-      .finally(() => clearTimeout(timer));
+    void flushOnce().finally(() => clearTimeout(timer));
   });
 
   for (const sig of SIGNALS) {
@@ -42,7 +44,7 @@ export function installShutdown(flush: () => Promise<void>, log: Logger, atExit:
       if (appHandlers > 0) {
         if (!flushed) {
           flushed = true;
-          flush().catch(() => undefined);
+          void flushOnce();
         }
         return;
       }
@@ -50,12 +52,10 @@ export function installShutdown(flush: () => Promise<void>, log: Logger, atExit:
       pending = true;
       log.debug(`${sig}: flushing telemetry before exit`);
       const timer = setTimeout(() => reraise(sig, onSignal), FLUSH_DEADLINE_MS);
-      flush()
-        .catch(() => undefined)
-        .finally(() => {
-          clearTimeout(timer);
-          reraise(sig, onSignal);
-        });
+      void flushOnce().finally(() => {
+        clearTimeout(timer);
+        reraise(sig, onSignal);
+      });
     };
     process.on(sig, onSignal);
   }

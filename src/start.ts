@@ -18,6 +18,10 @@ import { abandonAllExports } from './sdk/lazy-exporter';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
+import type { StartupReport } from './report/startup';
+
+/** The report's code loads only when a report is asked for (handle.report(), the doctor, OTEL_LOG_LEVEL=info). */
+const reporting = (): typeof import('./report/startup') => require('./report/startup') as typeof import('./report/startup');
 
 export type Entry = 'import' | 'require' | 'api';
 
@@ -44,6 +48,8 @@ export interface Handle {
   readonly skipped?: string;
   readonly config?: Config;
   readonly instrumentations?: LazyInstrumentations;
+  /** What happened so far: hooks, config, instrumentations applied or skipped, export counts (docs/doctor.md). */
+  report?(): StartupReport;
   shutdown(): Promise<void>;
   forceFlush(): Promise<void>;
 }
@@ -55,6 +61,12 @@ const LOSS_REPORT_INTERVAL_MS = 60_000;
 
 const noop = (): Promise<void> => Promise.resolve();
 const skipped = (entry: Entry, reason: string, config?: Config): Handle => ({ started: false, entry, skipped: reason, ...(config ? { config } : {}), shutdown: noop, forceFlush: noop });
+
+/** Signals with some exporter other than "none". */
+function exportingSignals(v: Values): Array<'traces' | 'metrics' | 'logs'> {
+  const by = { traces: v.OTEL_TRACES_EXPORTER, metrics: v.OTEL_METRICS_EXPORTER, logs: v.OTEL_LOGS_EXPORTER } as const;
+  return (['traces', 'metrics', 'logs'] as const).filter((s) => by[s].some((e) => e !== 'none'));
+}
 
 /** Any OTEL_NODE_ASYNC_* variable set: only then is src/async loaded. */
 function asyncWanted(v: Values): boolean {
@@ -149,13 +161,17 @@ function startOnce(options: StartRequest): Handle {
   const forwarding = workerData ? (require('./async/worker-side') as typeof import('./async/worker-side')).startWorkerSide(api, v, workerData, log) : undefined;
   if (!forwarding) startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
-  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics);
+  const self = !forwarding && v.OTEL_NODE_SELF_METRICS_ENABLED ? new (require('./sdk/self-metrics') as typeof import('./sdk/self-metrics')).SelfMetrics(exportingSignals(v)) : undefined;
+  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self);
   sdk?.registerGlobals(api);
   sdk?.warmUp(WARM_UP_MS);
 
   const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
   const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
+  if (self) self.active = () => [...lazy.states.values()].filter((st) => st.status === 'loaded').length;
+  const report = (): StartupReport => reporting().startupReport(entry, config, lazy, [...lazy.early]);
+  announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
   installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
   installResolveHook(lazy, log);
@@ -163,7 +179,7 @@ function startOnce(options: StartRequest): Handle {
   if (forwarding) {
     // Each span is sent as it ends; no exporter to flush, no signal to handle in a worker.
     log.debug('started in a traced worker thread, forwarding to the parent thread');
-    return { started: true, entry, config, instrumentations: lazy, shutdown: noop, forceFlush: noop };
+    return { started: true, entry, config, instrumentations: lazy, report, shutdown: noop, forceFlush: noop };
   }
   // The parent thread has already said it if the app's API copy cannot share our globals.
   const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
@@ -183,8 +199,29 @@ function startOnce(options: StartRequest): Handle {
     if (!flushed) sdk?.sendAtExit();
     finalLossReport(abandonAllExports);
   });
+  // After installShutdown: its exit listener counts the last losses before ours writes them.
+  // Not in a traced worker (returned above): it shares the process's pid, so the file, with the main thread.
+  const doctorFile = v.OTEL_NODE_DOCTOR_REPORT;
+  if (doctorFile !== undefined && doctorFile !== '') (require('./report/doctor-child') as typeof import('./report/doctor-child')).writeDoctorReports(doctorFile, report, log);
   log.debug(`started (${entry} entry), ${lazy.enabled.length} instrumentations waiting for their modules`);
-  return { started: true, entry, config, instrumentations: lazy, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
+  return { started: true, entry, config, instrumentations: lazy, report, shutdown, forceFlush: () => sdk?.forceFlush() ?? Promise.resolve() };
+}
+
+/**
+ * The startup report: printed only when OTEL_LOG_LEVEL is set to info or lower explicitly (its
+ * default is info too, but an app's stderr stays quiet unless asked); then one line per module
+ * patched as it loads. The doctor's file report (written by startOnce) does not depend on the level.
+ */
+function announce(config: Config, lazy: LazyInstrumentations, report: () => StartupReport, log: Logger): void {
+  if (config.sources.OTEL_LOG_LEVEL === 'default' || !log.enabled('info')) return;
+  const { appDir, describeOne, startupLines } = reporting();
+  for (const line of startupLines(report())) log.info(line);
+  lazy.onPatch = (d, p, version) => log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}`);
+  // A version out of range is known from its package.json as soon as the instrumentation loads.
+  lazy.onLoad = (d) => {
+    const r = describeOne(d, lazy, appDir());
+    if (r.status === 'skipped') log.info(`skipped ${d.package}@${r.version ?? '?'}: ${r.reason ?? ''}`);
+  };
 }
 
 export { selectInstrumentations, unknownInstrumentationNames } from './selection';

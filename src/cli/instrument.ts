@@ -35,6 +35,7 @@ function buildProgram(): Command {
         '  otel-instrument npm start',
         '  otel-instrument -- tsx watch src/server.ts',
         '  otel-instrument --print-config node app.js',
+        '  otel-instrument doctor [--json] [--timeout S] [-- node app.js]   (why no telemetry arrives: docs/doctor.md)',
         '',
         'Exit status: the command\'s own, 128+N if signal N ended it, 127 if it was not found, 2 for a usage error.',
       ].join('\n'),
@@ -57,6 +58,10 @@ function buildProgram(): Command {
 
 /** The whole CLI: flags become env, the hook goes into NODE_OPTIONS once, the child's fate is ours. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'doctor') {
+    const hook = hookPlan(process.env.NODE_OPTIONS);
+    return (require('../doctor') as typeof import('../doctor')).doctor(argv.slice(1), hook);
+  }
   const program = buildProgram();
   const usage = parseOrExit(program, argv);
   if (usage !== undefined) return usage;
@@ -69,11 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (typeof v === 'string') flagEnv[f.name] = v;
   }
 
-  const root = join(__dirname, '..', '..');
-  const supported = has('supported');
-  const register = join(root, 'register', supported ? 'index.mjs' : 'index.cjs');
-  const knownAs = ['otel-autoinstrument/register', join(root, 'register', 'index.mjs'), join(root, 'register', 'index.cjs')];
-  const nodeOptions = withHook(process.env.NODE_OPTIONS, supported ? '--import' : '--require', register, knownAs);
+  const { nodeOptions } = hookPlan(process.env.NODE_OPTIONS);
 
   if (opts.printConfig === true) {
     const eff = effectiveConfig(process.env, flagEnv);
@@ -92,6 +93,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   return runChild(cmd, args, { ...process.env, ...flagEnv, NODE_OPTIONS: nodeOptions }, say);
+}
+
+/** NODE_OPTIONS for the command: the user's, plus our hook once (--import where supported). */
+function hookPlan(existing: string | undefined): { nodeOptions: string; registers: string[] } {
+  const root = join(__dirname, '..', '..');
+  const supported = has('supported');
+  const register = join(root, 'register', supported ? 'index.mjs' : 'index.cjs');
+  const registers = ['otel-autoinstrument/register', join(root, 'register', 'index.mjs'), join(root, 'register', 'index.cjs')];
+  return { nodeOptions: withHook(existing, supported ? '--import' : '--require', register, registers), registers };
 }
 
 function camel(s: string): string {

@@ -195,6 +195,19 @@ export const TABLE = {
     default: [],
     description: 'When set, only Node processes with these script names start an SDK (wins over OTEL_NODE_EXCLUDE_PROCESSES).',
   }),
+  OTEL_NODE_SELF_METRICS_ENABLED: booleanVar({
+    group: 'general',
+    standard: false,
+    default: false,
+    description:
+      "otel-autoinstrument's own metrics (docs/self-metrics.md): telemetry exported, failed by error.type and dropped, export duration, instrumentations loaded. Off by default: they add series to every process; only when metrics are exported.",
+  }),
+  OTEL_NODE_DOCTOR_REPORT: stringVar({
+    group: 'general',
+    standard: false,
+    description:
+      'Set by `otel-instrument doctor` for the command it runs: a file the register hook writes its startup report (instrumentations applied and skipped, export counts) to, while running and at exit (docs/doctor.md).',
+  }),
   OTEL_NODE_RUNTIME_METRICS: listVar({
     group: 'runtime',
     standard: false,

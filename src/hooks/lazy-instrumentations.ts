@@ -32,6 +32,12 @@ interface PatchTarget {
 
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
 
+/** A module an instrumentation actually patched (its patch() ran without throwing). */
+export interface Patched {
+  readonly module: string;
+  readonly version: string | undefined;
+}
+
 /**
  * Loads each enabled instrumentation the first time the app resolves one of its target modules.
  * Its enable() then registers with the shared require-in-the-middle singleton and with
@@ -42,6 +48,12 @@ export class LazyInstrumentations {
   /** Target module name -> instrumentations still waiting for it. */
   private readonly pending = new Map<string, InstrumentationDescriptor[]>();
   readonly states = new Map<string, LoadState>();
+  /** Instrumentation name -> the modules its patch() ran on, for the startup report and the doctor. */
+  readonly patched = new Map<string, Patched[]>();
+  /** Told of each module patched, as it happens (the startup report's "as modules load" lines). */
+  onPatch: ((d: InstrumentationDescriptor, p: Patched, instrumentationVersion: string) => void) | undefined;
+  /** Told of each instrumentation loaded, before its module is (the report's "skipped" lines). */
+  onLoad: ((d: InstrumentationDescriptor) => void) | undefined;
   private readonly req: NodeRequire;
 
   constructor(
@@ -70,7 +82,7 @@ export class LazyInstrumentations {
    * them earlier (express's own reference to router, say) keeps the original: say so, once each.
    */
   loadedTooEarly(cache: Readonly<Record<string, unknown>>): string[] {
-    const seen = new Set<string>();
+    const seen = this.early;
     for (const file of Object.keys(cache)) {
       const m = /[\\/]node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(file);
       const name = m?.[1]?.replace(/\\/g, '/');
@@ -88,6 +100,8 @@ export class LazyInstrumentations {
   }
 
   private closed = false;
+  /** What loadedTooEarly() found, by package name. */
+  readonly early = new Set<string>();
 
   /**
    * At shutdown: modules resolved from now on (the exporter's own, loaded for the last flush)
@@ -126,7 +140,9 @@ export class LazyInstrumentations {
         if (typeof original !== 'function') continue;
         target[key] = (exports: unknown, version?: string): unknown => {
           try {
-            return original.call(target, exports, version);
+            const out = original.call(target, exports, version);
+            if (key === 'patch') this.notePatched(d, instance, module, version);
+            return out;
           } catch (err) {
             if (!reported) this.log.warn(`instrumentation ${d.name} (${d.origin ?? d.package}) threw in ${key} of ${module}${version ? `@${version}` : ''}: ${errorText(err)}; ${module} is left as it was`);
             reported = true;
@@ -137,7 +153,21 @@ export class LazyInstrumentations {
     };
     for (const def of defs as PatchTarget[]) {
       guard(def, String(def.name));
-      for (const f of Array.isArray(def.files) ? (def.files as PatchTarget[]) : []) guard(f, String(f.name));
+      // A file patch counts for its package: the report names modules, not their internal files.
+      for (const f of Array.isArray(def.files) ? (def.files as PatchTarget[]) : []) guard(f, String(def.name));
+    }
+  }
+
+  private notePatched(d: InstrumentationDescriptor, instance: LoadedInstrumentation, module: string, version: string | undefined): void {
+    const list = this.patched.get(d.name) ?? [];
+    if (list.some((p) => p.module === module && p.version === version)) return;
+    const p: Patched = { module, version };
+    list.push(p);
+    this.patched.set(d.name, list);
+    try {
+      this.onPatch?.(d, p, instance.instrumentationVersion);
+    } catch (err) {
+      this.log.debug(`startup report: ${errorText(err)}`);
     }
   }
 
@@ -166,6 +196,7 @@ export class LazyInstrumentations {
       if (!instance.isEnabled()) instance.enable();
       this.states.set(d.name, { status: 'loaded', instance, trigger });
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
+      this.onLoad?.(d);
     } catch (err) {
       this.states.set(d.name, { status: 'failed', error: errorText(err), trigger });
       this.log.warn(`instrumentation ${d.name} (${d.origin ?? d.package}) failed to load for "${trigger}": ${errorText(err)}; "${trigger}" runs uninstrumented`);

@@ -127,6 +127,19 @@ export function finalLossReport(count: () => void = () => undefined): void {
   reporter?.summary(true);
 }
 
+/** Told of each finished export: its duration and, when it failed, why (self-metrics). */
+type DurationSink = (signal: Signal, seconds: number, reason: string | undefined) => void;
+let durationSink: DurationSink | undefined;
+
+export function recordExportDuration(signal: Signal, seconds: number, reason: string | undefined): void {
+  durationSink?.(signal, seconds, reason);
+}
+
+/** Set once the self-metrics' histogram exists (src/sdk/self-metrics.ts). */
+export function onExportDuration(sink: DurationSink | undefined): void {
+  durationSink = sink;
+}
+
 /** For unit tests: forget everything. */
 export function resetExportStats(): void {
   total = fresh();

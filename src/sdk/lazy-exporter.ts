@@ -1,7 +1,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { Logger } from '../log';
 import { errorText } from '../log';
-import { recordDropped, recordExported, recordFailed, type Signal } from './export-stats';
+import { recordDropped, recordExportDuration, recordExported, recordFailed, type Signal } from './export-stats';
 import { ExportFailure } from './otlp-transport';
 
 /** What span, metric and log record exporters have in common. */
@@ -114,13 +114,16 @@ export class LazyExporter<I> implements Exporter<I> {
     this.inFlight.add(p);
     this.inFlightBatches.add(items);
     let answered = false;
+    const started = performance.now();
     const finish = (result: ExportResult): void => {
       if (answered) return;
       answered = true;
       this.inFlightItems -= n;
       this.inFlight.delete(p);
-      if (result.code === SUCCESS) recordExported(this.signal, n);
-      else recordFailed(this.signal, n, reasonOf(result.error), this.label);
+      const reason = result.code === SUCCESS ? undefined : reasonOf(result.error);
+      if (reason === undefined) recordExported(this.signal, n);
+      else recordFailed(this.signal, n, reason, this.label);
+      recordExportDuration(this.signal, (performance.now() - started) / 1000, reason);
       this.inFlightBatches.delete(items);
       settled();
     };

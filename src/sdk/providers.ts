@@ -16,6 +16,7 @@ import { emptyAdditions, runConfigurators, type SdkAdditions } from '../plugins/
 import type { ConfiguratorDescriptor, DistroDescriptor } from '../plugins/types';
 import type { Config } from '../config/parse';
 import type { RuntimeMetrics } from '../runtime';
+import type { SelfMetrics } from './self-metrics';
 import { SCOPE as RUNTIME_SCOPE } from '../runtime/names';
 
 type Api = typeof import('@opentelemetry/api');
@@ -74,6 +75,8 @@ export class LazySdk {
     private readonly log: Logger,
     plugins: { configurators: readonly ConfiguratorDescriptor[]; distro?: DistroDescriptor | undefined } = { configurators: [] },
     private readonly runtime?: RuntimeMetrics,
+    /** Our own metrics (OTEL_NODE_SELF_METRICS_ENABLED), attached like the runtime metrics. */
+    private readonly self?: SelfMetrics,
   ) {
     const values = config.values;
     this.values = values;
@@ -171,6 +174,12 @@ export class LazySdk {
     } catch (err) {
       this.log.warn(`runtime metrics could not start (${errorText(err)}); continuing without them`);
       this.runtime?.stop();
+    }
+    try {
+      if (this.self) this.self.attach(provider.getMeter(this.self.scope, VERSION));
+    } catch (err) {
+      this.log.warn(`self-metrics could not start (${errorText(err)}); continuing without them`);
+      this.self?.stop();
     }
     return provider;
   }
