@@ -47,7 +47,15 @@ export function workerName(filename: unknown, options: { eval?: boolean } | unde
  * No listener is added to the worker: 'error' and 'exit' are seen in emit(), so an 'error' with no
  * listener of the app's still throws as it would have.
  */
-export function patchWorker(rec: Recorder, receive: Receive, log: Logger): void {
+export function patchWorker(rec: Recorder, take: Receive, log: Logger): void {
+  // Called from the channel's message event, where a throw would be the app's uncaught exception.
+  const receive = (m: Forwarded): void => {
+    try {
+      take(m);
+    } catch (err) {
+      log.debug(`async tracing: a worker's message: ${errorText(err)}`);
+    }
+  };
   const Original = wt.Worker;
   const traced = new WeakMap<object, Traced>();
   const units = new Map<string, Unit>();

@@ -24,7 +24,14 @@ export type GcSink = (type: GcType, seconds: number) => void;
  * without building the SDK for them.
  */
 export class GcObserver {
-  private readonly observer = new PerformanceObserver((list) => this.take(list.getEntries()));
+  // Node calls this outside any try: a throw here would be the app's uncaught exception.
+  private readonly observer = new PerformanceObserver((list) => {
+    try {
+      this.take(list.getEntries());
+    } catch {
+      // a GC not recorded; the next batch is
+    }
+  });
   private sink: GcSink | undefined;
   private pending: Array<[GcType, number]> = [];
   /** GCs that did not fit in the buffer before the SDK existed. */

@@ -27,7 +27,17 @@ export function prometheusReader(v: Values, log: Logger, resourceSettled: () => 
     server.on('request', (req, res) => {
       // A scrape that came before the async resource detectors finished waits for them (the
       // serializer would otherwise log an error and serve an incomplete target_info).
-      if ((req.url ?? '/').split('?')[0] === '/metrics') return void resourceSettled().then(() => reader.getMetricsRequestHandler(req, res));
+      if ((req.url ?? '/').split('?')[0] === '/metrics') {
+        // A failing scrape answers 500; it must never become an unhandled rejection in the app.
+        resourceSettled()
+          .then(() => reader.getMetricsRequestHandler(req, res))
+          .catch((err: unknown) => {
+            log.debug(`Prometheus scrape: ${errorText(err)}`);
+            if (!res.headersSent) res.statusCode = 500;
+            res.end();
+          });
+        return;
+      }
       res.statusCode = 404;
       res.end('Not found; metrics are at /metrics\n');
     });
