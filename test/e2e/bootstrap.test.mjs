@@ -7,14 +7,13 @@
 // - Loopback part: version-range cases in a two-workspace monorepo and the failure cases, with a
 //   registry of our own on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
-import { REGISTER, ROOT, cleanEnv } from '../helpers/run.mjs';
+import { REGISTER, ROOT, runCommand } from '../helpers/run.mjs';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'bootstrap');
 const BIN = join(ROOT, 'bin', 'otel-bootstrap.js');
@@ -31,25 +30,8 @@ symlinkSync(process.execPath, join(BIN_DIR, 'node'));
 writeFileSync(join(BIN_DIR, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${NPM_CLI}" "$@"\n`, { mode: 0o755 });
 const PATH = [BIN_DIR, join(tmp, 'pm', 'node_modules', '.bin'), process.env.PATH].join(':');
 
-/** Runs a command to completion (killed after `timeoutMs`); resolves with code and output. */
-function run(cmd, args, { cwd, env = {}, timeoutMs = 60000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: cleanEnv({ PATH, npm_config_update_notifier: 'false', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: `${stderr}${err.message}` });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs a command to completion with npm, pnpm and yarn on PATH running on this Node. */
+const run = (cmd, args, { cwd = ROOT, env = {}, timeoutMs = 60000 } = {}) => runCommand(cmd, args, { cwd, timeoutMs, env: { PATH, npm_config_update_notifier: 'false', ...env } });
 const bootstrap = (cwd, args, env) => run(process.execPath, [BIN, ...args], { cwd, env });
 const json = (r) => JSON.parse(r.stdout);
 const show = (r) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
 import { REGISTER, runNode } from '../helpers/run.mjs';
+import { freePort } from '../helpers/services.mjs';
 
 let receiver;
 before(async () => {
@@ -128,17 +129,6 @@ test('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential
   assert.ok(metric, 'http.server.request.duration received');
   assert.ok(metric.exponentialHistogram, `an exponential histogram: ${Object.keys(metric).join(',')}`);
 });
-
-/** A free port on 127.0.0.1, for servers the app under test opens itself. */
-async function freePort() {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('OTEL_METRICS_EXPORTER=prometheus serves the metrics on OTEL_EXPORTER_PROMETHEUS_HOST:PORT', async () => {
   const port = await freePort();

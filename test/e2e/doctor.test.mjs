@@ -1,7 +1,7 @@
 // otel-instrument doctor: each diagnosis has a fixture that produces it, and the finding and exit
 // code are asserted; a healthy setup gets a clean report and exit 0. Receivers on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -9,33 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver } from '../helpers/otlp.mjs';
-import { cleanEnv, ROOT } from '../helpers/run.mjs';
+import { ROOT, runNode } from '../helpers/run.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'doctor');
 const BIN = join(ROOT, 'bin', 'otel-instrument.js');
 const REGISTER_CJS = join(ROOT, 'register', 'index.cjs');
 
 /** Runs `otel-instrument doctor --json [args]` in a fixture; resolves with exit code and the parsed report. */
-function doctor(fixture, args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', '--json', ...args], { cwd: join(FIXTURES, fixture), env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let report;
-      try {
-        report = JSON.parse(stdout);
-      } catch {
-        return reject(new Error(`doctor printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
-      }
-      resolve({ code, report, stderr, ids: (sev) => report.findings.filter((f) => f.severity === sev).map((f) => f.id) });
-    });
-  });
+async function doctor(fixture, args, env = {}) {
+  const { code, stdout, stderr } = await runNode([], BIN, { args: ['doctor', '--json', ...args], cwd: join(FIXTURES, fixture), env, timeoutMs: 40000 });
+  let report;
+  try {
+    report = JSON.parse(stdout);
+  } catch {
+    throw new Error(`doctor printed no JSON (exit ${code}):\n${stdout}\n${stderr}`);
+  }
+  return { code, report, stderr, ids: (sev) => report.findings.filter((f) => f.severity === sev).map((f) => f.id) };
 }
 
 const run = (app) => ['--timeout', '15', '--', process.execPath, app];
@@ -158,20 +147,12 @@ test('a bad auth header, the receiver answering 401: endpoint-auth, exit 1; the 
 });
 
 test('text output by default; a usage error exits 2', async () => {
-  const text = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'doctor'], { cwd: join(FIXTURES, 'healthy'), env: cleanEnv(tracesOnly(closedUrl)), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+  const text = await runNode([], BIN, { args: ['doctor'], cwd: join(FIXTURES, 'healthy'), env: tracesOnly(closedUrl), timeoutMs: 40000 });
   assert.equal(text.code, 1);
-  assert.match(text.out, /^otel-autoinstrument [\d.]+, Node [\d.]+: 1 problem\(s\) that lose telemetry/);
-  assert.match(text.out, /\nerror   endpoint-unreachable: traces http\/protobuf .*: connection refused\n {8}fix: /);
-  const usage = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', '--timeout', 'soon'], { env: cleanEnv(), stdio: 'ignore' });
-    child.on('close', resolve);
-  });
-  assert.equal(usage, 2);
+  assert.match(text.stdout, /^otel-autoinstrument [\d.]+, Node [\d.]+: 1 problem\(s\) that lose telemetry/);
+  assert.match(text.stdout, /\nerror   endpoint-unreachable: traces http\/protobuf .*: connection refused\n {8}fix: /);
+  const usage = await runNode([], BIN, { args: ['doctor', '--timeout', 'soon'] });
+  assert.equal(usage.code, 2);
 });
 
 test('TLS: an untrusted certificate is a tls finding, exit 1; trusted with OTEL_EXPORTER_OTLP_CERTIFICATE it passes', async () => {
@@ -200,20 +181,15 @@ test('TLS: an untrusted certificate is a tls finding, exit 1; trusted with OTEL_
 });
 
 test('the doctor\'s SIGTERM during the app\'s exit flush: one flush, no second shutdown, the signal re-raised', async () => {
-  const child = spawn(process.execPath, ['--import', 'otel-autoinstrument/register', join(FIXTURES, 'healthy', 'app.cjs')], {
-    cwd: join(ROOT, 'test', 'fixtures', 'apps'),
-    // Metrics too: upstream's MeterProvider is the one that warns on a second shutdown.
-    env: cleanEnv(tracesOnly(closedUrl, { OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_METRICS_EXPORTER: 'otlp' })),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
   // After "done" the app has nothing left to do: its beforeExit flush retries the refused endpoint for 3 s.
   let timer;
-  child.stdout.on('data', (d) => {
-    if (String(d).includes('done')) timer ??= setTimeout(() => child.kill('SIGTERM'), 300);
+  const { code, signal, stderr } = await runNode(['--import', 'otel-autoinstrument/register'], join(FIXTURES, 'healthy', 'app.cjs'), {
+    // Metrics too: upstream's MeterProvider is the one that warns on a second shutdown.
+    env: tracesOnly(closedUrl, { OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_METRICS_EXPORTER: 'otlp' }),
+    onStdout: (out, child) => {
+      if (out.includes('done')) timer ??= setTimeout(() => child.kill('SIGTERM'), 300);
+    },
   });
-  const [code, signal] = await new Promise((r) => child.on('close', (c, s) => r([c, s])));
   clearTimeout(timer);
   assert.doesNotMatch(stderr, /shutdown may only be called once/);
   // The flush was under way, failing against the closed port, when the signal came.

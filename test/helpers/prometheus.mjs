@@ -2,27 +2,17 @@
 // scraping the given targets every second, with its data in a temp dir removed on close.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './services.mjs';
+
+export { freePort };
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 
 /** Why the Prometheus tests cannot run here, or undefined when they can. Under CI=true they must. */
 export function prometheusMissing() {
   return existsSync(PROMETHEUS) ? undefined : `${PROMETHEUS} not found (bash .ci/services.sh installs it)`;
-}
-
-/** A port that was free a moment ago, on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrometheus(targets) {

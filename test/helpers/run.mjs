@@ -15,12 +15,13 @@ export function cleanEnv(extra = {}) {
 }
 
 /**
- * Runs `node [...nodeArgs] script [...args]` with cwd = test/fixtures/apps (whose node_modules
- * links this package) and resolves with its exit code, signal and output. Killed after `timeoutMs`.
+ * Runs `cmd [...args]` with a clean environment plus `env`, and resolves with its exit code, signal,
+ * output and pid; killed after `timeoutMs`. A command that cannot be started resolves with code
+ * -1 and the error in stderr.
  */
-export function runNode(nodeArgs, script, { env = {}, args = [], timeoutMs = 30000, cwd = APPS, onStdout } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCommand(cmd, args, { env = {}, timeoutMs = 30000, cwd = APPS, onStdout } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -29,10 +30,21 @@ export function runNode(nodeArgs, script, { env = {}, args = [], timeoutMs = 300
     });
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, signal: null, stdout, stderr: `${stderr}${err.message}`, pid: child.pid });
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, pid: child.pid });
     });
   });
+}
+
+/**
+ * Runs `node [...nodeArgs] script [...args]` (the Node running the tests) with cwd =
+ * test/fixtures/apps (whose node_modules links this package) by default.
+ */
+export function runNode(nodeArgs, script, { args = [], ...options } = {}) {
+  return runCommand(process.execPath, [...nodeArgs, script, ...args], options);
 }

@@ -85,7 +85,7 @@ function missing(reason) {
 // Processes
 
 /** A port that was free a moment ago on 127.0.0.1 (the caller retries if it is taken meanwhile). */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
