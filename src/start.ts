@@ -9,6 +9,7 @@ import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginC
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
 import { dirname } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
@@ -73,6 +74,33 @@ function asyncWanted(v: Values): boolean {
   return v.OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE.length > 0 || v.OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED || v.OTEL_NODE_ASYNC_TIMERS_TRACE_ENABLED;
 }
 
+/** Metrics are exported and OTEL_NODE_MULTIPROCESS_METRICS is not off: only then is src/multiprocess loaded. */
+function multiprocessWanted(v: Values): boolean {
+  return v.OTEL_NODE_MULTIPROCESS_METRICS !== 'off' && exportingSignals(v).includes('metrics');
+}
+
+/** The main thread's collector of worker threads' and child processes' metrics; never stops the start. */
+function startMultiprocess(v: Values, log: Logger): import('./multiprocess').Multiprocess | undefined {
+  try {
+    return new (require('./multiprocess') as typeof import('./multiprocess')).Multiprocess(v, log);
+  } catch (err) {
+    log.warn(`multiprocess metrics could not start (${errorText(err)}); each process and thread exports on its own`);
+    return undefined;
+  }
+}
+
+/** In a worker thread whose main thread collects: the Meter API writes into this thread's shard. */
+function startThreadMetricsSafely(v: Values): void {
+  const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
+  try {
+    const threads = require('./multiprocess/threads') as typeof import('./multiprocess/threads');
+    const data = threads.threadsStartData();
+    if (data !== undefined) threads.startThreadMetrics(require('@opentelemetry/api') as typeof import('@opentelemetry/api'), data, log);
+  } catch (err) {
+    log.warn(`multiprocess metrics: this worker thread's metrics are not collected (${errorText(err)})`);
+  }
+}
+
 const NO_PLUGINS: Plugins = { discovery: { root: undefined, plugins: [], warnings: [] }, distro: undefined, instrumentations: [], configurators: [], warnings: [] };
 
 /** Plugin discovery never stops the start: a failure here means no plugins, said once. */
@@ -119,6 +147,8 @@ function startOnce(options: StartRequest): Handle {
     return skipped(entry, eff.error);
   }
   const pre = eff.config;
+  // Before any skip: a worker thread starts no SDK, but its metrics still reach the main thread's.
+  if (!isMainThread && multiprocessWanted(pre.values)) startThreadMetricsSafely(pre.values);
   const worker = tracedWorker();
   const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES }, tracedWorker: worker });
   if (reason !== undefined) {
@@ -162,7 +192,8 @@ function startOnce(options: StartRequest): Handle {
   if (!forwarding) startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
   const self = !forwarding && v.OTEL_NODE_SELF_METRICS_ENABLED ? new (require('./sdk/self-metrics') as typeof import('./sdk/self-metrics')).SelfMetrics(exportingSignals(v)) : undefined;
-  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self);
+  const multiprocess = !forwarding && isMainThread && multiprocessWanted(v) ? startMultiprocess(v, log) : undefined;
+  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self, multiprocess);
   sdk?.registerGlobals(api);
   sdk?.warmUp(WARM_UP_MS);
 

@@ -1,7 +1,7 @@
 /** A parse either yields a value or says why the raw string was refused. */
 export type ParseResult<T> = { ok: true; value: T; note?: string } | { ok: false; reason: string };
 
-export type VarGroup = 'general' | 'resource' | 'exporters' | 'otlp' | 'processors' | 'limits' | 'sampling' | 'propagation' | 'instrumentations' | 'runtime' | 'platform';
+export type VarGroup = 'general' | 'resource' | 'exporters' | 'otlp' | 'processors' | 'limits' | 'sampling' | 'propagation' | 'instrumentations' | 'runtime' | 'multiprocess' | 'platform';
 
 /** Section titles, in order, for docs/configuration.md and otel-instrument --help. */
 export const GROUP_TITLES: Readonly<Record<VarGroup, string>> = {
@@ -15,6 +15,7 @@ export const GROUP_TITLES: Readonly<Record<VarGroup, string>> = {
   propagation: 'Propagation',
   instrumentations: 'Instrumentations',
   runtime: 'Runtime metrics',
+  multiprocess: 'Multiprocess metrics',
   platform: 'Platform (set by the environment, not by you)',
 };
 

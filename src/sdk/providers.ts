@@ -7,6 +7,7 @@ import { ExitSend, canSendAtExit, queuedSpans } from './exit-send';
 import { type LazyExporter, settleAllExports } from './lazy-exporter';
 import { exporterNames, otlpExporter, otlpSettings, zipkinExporter } from './exporters';
 import { prometheusReader } from './prometheus';
+import type { Include, Multiprocess } from '../multiprocess';
 import { batchOptions, noopMeter, spanLimits, temporalitySelector } from './sdk-options';
 import { buildPropagator } from './propagator';
 import { buildResource } from './resource';
@@ -77,6 +78,8 @@ export class LazySdk {
     private readonly runtime?: RuntimeMetrics,
     /** Our own metrics (OTEL_NODE_SELF_METRICS_ENABLED), attached like the runtime metrics. */
     private readonly self?: SelfMetrics,
+    /** Worker threads' and child processes' metrics (src/multiprocess), when this process collects them. */
+    private readonly multiprocess?: Multiprocess,
   ) {
     const values = config.values;
     this.values = values;
@@ -155,17 +158,26 @@ export class LazySdk {
     const m = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
     const timing = { exportIntervalMillis: this.values.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(this.values.OTEL_METRIC_EXPORT_TIMEOUT ?? 30000, this.values.OTEL_METRIC_EXPORT_INTERVAL ?? 60000) };
     const temporality = temporalitySelector(m, this.values.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
+    const mp = this.multiprocess;
+    // Each reader also takes in the worker threads' metrics, and Prometheus the child processes' too.
+    const merged = <R extends import('@opentelemetry/sdk-metrics').IMetricReader>(r: R, include: Include): R => (mp ? (mp.wrap(r as unknown as import('@opentelemetry/sdk-metrics').MetricReader, include) as unknown as R) : r);
     const exporting = names.flatMap((name): import('@opentelemetry/sdk-metrics').IMetricReader[] => {
-      if (name === 'prometheus') return prometheusReader(this.values, this.log, () => this.resource()?.waitForAsyncAttributes?.().catch(() => undefined) ?? Promise.resolve());
-      if (name === 'console') return [new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing })];
+      if (name === 'prometheus') {
+        // A child's metrics are served by the topmost process: no second listener on the port.
+        if (mp?.child) return [];
+        return prometheusReader(this.values, this.log, () => this.resource()?.waitForAsyncAttributes?.().catch(() => undefined) ?? Promise.resolve()).map((r) => merged(r, 'all'));
+      }
+      if (mp?.child && !mp.childExportsOtlp) return [];
+      if (name === 'console') return [merged(new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing }), 'threads')];
       const lazy = otlpExporter<import('@opentelemetry/sdk-metrics').ResourceMetrics>(this.config, 'metrics', this.log);
       // Answered here, so the reader does not load the exporter package early to ask it.
       const exponential = this.values.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION === 'base2_exponential_bucket_histogram';
       const selectAggregation = (type: import('@opentelemetry/sdk-metrics').InstrumentType): import('@opentelemetry/sdk-metrics').AggregationOption =>
         exponential && type === m.InstrumentType.HISTOGRAM ? { type: m.AggregationType.EXPONENTIAL_HISTOGRAM } : { type: m.AggregationType.DEFAULT };
       const exporter = Object.assign(lazy, { selectAggregationTemporality: temporality, selectAggregation });
-      return [new m.PeriodicExportingMetricReader({ exporter, ...timing })];
+      return [merged(new m.PeriodicExportingMetricReader({ exporter, ...timing }), mp?.child === true ? 'threads' : (mp?.otlpInclude ?? 'threads'))];
     });
+    if (mp?.child) exporting.push(mp.sender(m));
     const resource = this.resource();
     this.runtime?.beforeReaders();
     const provider = new m.MeterProvider({ readers: [...exporting, ...extras.metricReaders], views: extras.views, ...(resource ? { resource } : {}) });

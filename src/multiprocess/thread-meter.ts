@@ -1,0 +1,274 @@
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Counter,
+  Gauge,
+  Histogram,
+  Meter,
+  MeterOptions,
+  MeterProvider,
+  MetricOptions,
+  Observable,
+  ObservableCallback,
+  ObservableResult,
+  UpDownCounter,
+} from '@opentelemetry/api';
+import { cellCount, type InstrumentMeta, ShardWriter } from './shard';
+import type { Kind } from './snapshot';
+
+/** The SDK's default explicit buckets, so a histogram has the same buckets in every thread. */
+export const DEFAULT_BOUNDS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+
+type Scope = InstrumentMeta['scope'];
+
+/**
+ * Attribute sets as a map key, in the order their keys were written: cheap on the hot path. The
+ * same set written in another order gets a second series, which the reader merges again.
+ */
+function quickKey(a: Attributes | undefined): string {
+  if (a === undefined) return '';
+  let k = '';
+  for (const name in a) {
+    const v = a[name];
+    k += `${name}\u0001${typeof v === 'string' ? v : JSON.stringify(v)}\u0002`;
+  }
+  return k;
+}
+
+/** One instrument's series in this thread's shard. Instruments of the same name share it. */
+export class ShardSeries {
+  private readonly cells = new Map<string, number>();
+  private readonly n: number;
+
+  constructor(
+    private readonly store: ThreadStore,
+    readonly meta: InstrumentMeta,
+  ) {
+    this.n = cellCount(meta);
+  }
+
+  /** The series' first cell, made on first use; -1 when the shard is full. */
+  cell(attrs: Attributes | undefined): number {
+    const key = quickKey(attrs);
+    let c = this.cells.get(key);
+    if (c === undefined) {
+      const hist = this.meta.kind === 'histogram';
+      const nb = (this.meta.bounds?.length ?? 0) + 1;
+      c = this.store.writer.addRecord({ t: 's', i: this.meta.id, a: attrs ?? {}, start: Date.now() }, this.n, (first) => {
+        if (hist) {
+          this.store.writer.set(first + nb + 1, Infinity);
+          this.store.writer.set(first + nb + 2, -Infinity);
+        }
+      });
+      if (c < 0) this.store.overflow(this.meta.name);
+      this.cells.set(key, c);
+    }
+    return c;
+  }
+}
+
+/**
+ * A thread's store: its shard and the instruments registered in it. Worker threads write their
+ * OpenTelemetry metrics here (ThreadMeterProvider); the main thread reads every shard.
+ */
+export class ThreadStore {
+  readonly writer = new ShardWriter();
+  private readonly instruments = new Map<string, ShardSeries>();
+  private nextId = 0;
+  private warned = false;
+
+  constructor(private readonly warn: (w: string) => void) {}
+
+  /** The instrument's series, registering it the first time its scope and name are seen. */
+  instrument(scope: Scope, name: string, kind: Kind, opts: MetricOptions | undefined, bounds?: number[]): ShardSeries | undefined {
+    const key = `${scope.name}\u0000${scope.version ?? ''}\u0000${name}`;
+    let s = this.instruments.get(key);
+    if (s === undefined) {
+      const meta: InstrumentMeta = { t: 'i', id: this.nextId++, scope, name, description: opts?.description ?? '', unit: opts?.unit ?? '', kind, int: opts?.valueType === 0, ...(bounds ? { bounds } : {}) };
+      if (this.writer.addRecord(meta, 0) < 0) {
+        this.overflow(name);
+        return undefined;
+      }
+      s = new ShardSeries(this, meta);
+      this.instruments.set(key, s);
+    }
+    return s;
+  }
+
+  overflow(name: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.warn(`multiprocess metrics: this thread's metric store is full (at ${name}); new series in this thread are not recorded`);
+  }
+}
+
+const finite = (v: number): boolean => typeof v === 'number' && Number.isFinite(v);
+
+class ThreadMeter implements Meter {
+  constructor(
+    private readonly store: ThreadStore,
+    private readonly scope: Scope,
+    private readonly observables: ObservableRunner,
+  ) {}
+
+  private series(name: string, kind: Kind, opts?: MetricOptions, bounds?: number[]): ShardSeries | undefined {
+    return this.store.instrument(this.scope, name, kind, opts, bounds);
+  }
+
+  createCounter(name: string, options?: MetricOptions): Counter {
+    const s = this.series(name, 'counter', options);
+    const w = this.store.writer;
+    const int = options?.valueType === 0;
+    return {
+      add(v, attrs) {
+        if (s === undefined || !finite(v) || v < 0) return;
+        const c = s.cell(attrs);
+        if (c >= 0) w.add(c, int ? Math.trunc(v) : v);
+      },
+    };
+  }
+
+  createUpDownCounter(name: string, options?: MetricOptions): UpDownCounter {
+    const s = this.series(name, 'updown', options);
+    const w = this.store.writer;
+    const int = options?.valueType === 0;
+    return {
+      add(v, attrs) {
+        if (s === undefined || !finite(v)) return;
+        const c = s.cell(attrs);
+        if (c >= 0) w.add(c, int ? Math.trunc(v) : v);
+      },
+    };
+  }
+
+  createGauge(name: string, options?: MetricOptions): Gauge {
+    const s = this.series(name, 'gauge', options);
+    const w = this.store.writer;
+    return {
+      record(v, attrs) {
+        if (s === undefined || !finite(v)) return;
+        const c = s.cell(attrs);
+        if (c < 0) return;
+        w.set(c, v);
+        w.set(c + 1, Date.now());
+      },
+    };
+  }
+
+  createHistogram(name: string, options?: MetricOptions): Histogram {
+    const bounds = options?.advice?.explicitBucketBoundaries ?? DEFAULT_BOUNDS;
+    const s = this.series(name, 'histogram', options, bounds);
+    const w = this.store.writer;
+    const n = bounds.length;
+    return {
+      record(v, attrs) {
+        // The SDK drops negative and non-finite histogram values too.
+        if (s === undefined || !finite(v) || v < 0) return;
+        const c = s.cell(attrs);
+        if (c < 0) return;
+        let i = 0;
+        while (i < n && v > bounds[i]!) i++;
+        w.add(c + i, 1);
+        w.add(c + n + 1, v);
+        if (v < w.get(c + n + 2)) w.set(c + n + 2, v);
+        if (v > w.get(c + n + 3)) w.set(c + n + 3, v);
+      },
+    };
+  }
+
+  createObservableCounter(name: string, options?: MetricOptions): Observable {
+    return this.observables.add(this.series(name, 'counter', options));
+  }
+
+  createObservableUpDownCounter(name: string, options?: MetricOptions): Observable {
+    return this.observables.add(this.series(name, 'updown', options));
+  }
+
+  createObservableGauge(name: string, options?: MetricOptions): Observable {
+    return this.observables.add(this.series(name, 'gauge', options));
+  }
+
+  addBatchObservableCallback(callback: BatchObservableCallback, observables: Observable[]): void {
+    this.observables.batch.add(callback);
+    void observables;
+  }
+
+  removeBatchObservableCallback(callback: BatchObservableCallback): void {
+    this.observables.batch.delete(callback);
+  }
+}
+
+/** An observable instrument in a thread: its callbacks run on the thread's own timer. */
+class ThreadObservable implements Observable {
+  readonly callbacks = new Set<ObservableCallback>();
+  constructor(readonly series: ShardSeries | undefined) {}
+  addCallback(cb: ObservableCallback): void {
+    this.callbacks.add(cb);
+  }
+  removeCallback(cb: ObservableCallback): void {
+    this.callbacks.delete(cb);
+  }
+}
+
+/** Runs the thread's observable callbacks at the forwarding interval and stores what they observe. */
+class ObservableRunner {
+  private readonly all: ThreadObservable[] = [];
+  readonly batch = new Set<BatchObservableCallback>();
+
+  constructor(private readonly store: ThreadStore) {}
+
+  add(series: ShardSeries | undefined): Observable {
+    const o = new ThreadObservable(series);
+    this.all.push(o);
+    return o;
+  }
+
+  private observe(o: ThreadObservable, v: number, attrs?: Attributes): void {
+    if (o.series === undefined || !finite(v)) return;
+    const c = o.series.cell(attrs);
+    if (c < 0) return;
+    this.store.writer.set(c, v);
+    if (o.series.meta.kind === 'gauge') this.store.writer.set(c + 1, Date.now());
+  }
+
+  /** One round of callbacks; a throwing or rejecting callback is skipped, never thrown into the thread. */
+  run(): void {
+    for (const o of this.all) {
+      const result: ObservableResult = { observe: (v, a) => this.observe(o, v, a) };
+      for (const cb of o.callbacks) guard(() => cb(result));
+    }
+    for (const cb of this.batch) {
+      guard(() => cb({ observe: (obs, v, a) => (obs instanceof ThreadObservable ? this.observe(obs, v, a) : undefined) }));
+    }
+  }
+}
+
+function guard(f: () => unknown): void {
+  try {
+    const r = f();
+    if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch(() => undefined);
+  } catch {
+    // an app callback's own error; the other callbacks still run
+  }
+}
+
+/** The global MeterProvider of a worker thread: every meter writes into this thread's shard. */
+export class ThreadMeterProvider implements MeterProvider {
+  private readonly meters = new Map<string, ThreadMeter>();
+  readonly observables: ObservableRunner;
+
+  constructor(readonly store: ThreadStore) {
+    this.observables = new ObservableRunner(store);
+  }
+
+  getMeter(name: string, version?: string, options?: MeterOptions): Meter {
+    const key = `${name}\u0000${version ?? ''}\u0000${options?.schemaUrl ?? ''}`;
+    let m = this.meters.get(key);
+    if (m === undefined) {
+      const scope: Scope = { name, ...(version !== undefined ? { version } : {}), ...(options?.schemaUrl !== undefined ? { schemaUrl: options.schemaUrl } : {}) };
+      m = new ThreadMeter(this.store, scope, this.observables);
+      this.meters.set(key, m);
+    }
+    return m;
+  }
+}

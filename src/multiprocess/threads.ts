@@ -1,0 +1,117 @@
+import * as wt from 'node:worker_threads';
+import { errorText, type Logger } from '../log';
+import type { Aggregate } from './aggregate';
+import { ShardReader } from './shard';
+
+/** Left in the environment data of every worker this process starts (and their workers). */
+export const THREADS_KEY = 'otel-autoinstrument:metrics';
+
+export interface ThreadsStartData {
+  readonly channel: string;
+  readonly intervalMs: number;
+}
+
+interface ShardMessage {
+  type: 'otel-autoinstrument:shard';
+  sab: SharedArrayBuffer;
+  pid: number;
+  thread: number;
+}
+
+/**
+ * The main thread's side: every worker thread (nested ones too) sends its shard over a
+ * BroadcastChannel when it starts; collections read them all. Listening starts with the process,
+ * before the app can start a worker; the channel never keeps the process alive.
+ */
+export class ThreadShards {
+  private readonly shards = new Map<string, ShardReader>();
+  private readonly channel: wt.BroadcastChannel;
+  private warnedFull = false;
+
+  constructor(
+    private readonly aggregate: Aggregate,
+    private readonly log: Logger,
+    intervalMs: number,
+  ) {
+    const name = `otel-autoinstrument:metrics:${process.pid}`;
+    this.channel = new wt.BroadcastChannel(name);
+    this.channel.unref();
+    this.channel.onmessage = (e: unknown) => {
+      try {
+        this.receive((e as { data: unknown }).data);
+      } catch (err) {
+        this.log.debug(`multiprocess metrics: a worker thread's message was not understood (${errorText(err)})`);
+      }
+    };
+    const data: ThreadsStartData = { channel: name, intervalMs };
+    wt.setEnvironmentData(THREADS_KEY, data);
+  }
+
+  private receive(d: unknown): void {
+    const m = d as Partial<ShardMessage> | null;
+    if (m?.type !== 'otel-autoinstrument:shard' || !(m.sab instanceof SharedArrayBuffer) || typeof m.thread !== 'number' || typeof m.pid !== 'number') return;
+    const source = `${m.pid}/${m.thread}`;
+    const reader = new ShardReader(m.sab, { source, pid: m.pid, thread: m.thread });
+    if (reader.valid()) this.shards.set(source, reader);
+  }
+
+  /** Reads every shard into the aggregate; a thread that has ended is read one last time and let go. */
+  refresh(): void {
+    const now = Date.now();
+    for (const [source, r] of this.shards) {
+      try {
+        const closed = r.closed();
+        this.aggregate.update(r.snapshot(now));
+        if (r.full() && !this.warnedFull) {
+          this.warnedFull = true;
+          this.log.warn(`multiprocess metrics: worker thread ${r.source.thread}'s metric store is full; its new series are not recorded`);
+        }
+        if (closed) {
+          this.aggregate.retire(source);
+          this.shards.delete(source);
+        }
+      } catch (err) {
+        this.log.debug(`multiprocess metrics: thread ${source} could not be read (${errorText(err)})`);
+      }
+    }
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
+
+/** The start data this worker thread's main thread left, if it collects worker metrics. */
+export function threadsStartData(): ThreadsStartData | undefined {
+  if (wt.isMainThread) return undefined;
+  const d = wt.getEnvironmentData(THREADS_KEY) as Partial<ThreadsStartData> | undefined;
+  return d !== undefined && typeof d.channel === 'string' && typeof d.intervalMs === 'number' ? (d as ThreadsStartData) : undefined;
+}
+
+type Api = typeof import('@opentelemetry/api');
+
+/**
+ * A worker thread's side: the global MeterProvider writes into this thread's shard, which is
+ * sent to the main thread once. No SDK and no exporter; one unref'd timer runs the thread's
+ * observable callbacks.
+ */
+export function startThreadMetrics(api: Api, data: ThreadsStartData, log: Logger): void {
+  const { ThreadMeterProvider, ThreadStore } = require('./thread-meter') as typeof import('./thread-meter');
+  const store = new ThreadStore((w) => log.warn(w));
+  const channel = new wt.BroadcastChannel(data.channel);
+  channel.unref();
+  const message: ShardMessage = { type: 'otel-autoinstrument:shard', sab: store.writer.sab, pid: process.pid, thread: wt.threadId };
+  channel.postMessage(message);
+  channel.close();
+  const provider = new ThreadMeterProvider(store);
+  if (!api.metrics.setGlobalMeterProvider(provider)) {
+    log.debug('multiprocess metrics: this thread already has a global MeterProvider; its metrics stay with it');
+    return;
+  }
+  process.once('exit', () => {
+    provider.observables.run();
+    store.writer.close();
+  });
+  const timer = setInterval(() => provider.observables.run(), data.intervalMs);
+  timer.unref();
+}
