@@ -7,11 +7,14 @@ import { gaugePolicies } from './policy';
 import { parentAggregates, sendToParent, watchChildren } from './processes';
 import { toSnapshot } from './snapshot';
 import { ThreadShards } from './threads';
-import { setLocalStore } from './local';
+import { DROP_IN_SCOPE_KEY, setLocalStore } from './local';
 import { ThreadStore } from './thread-meter';
 
 /** Set by a process that aggregates its children's metrics, to its pid, in its own environment. */
 export const PARENT_MARKER = 'OTEL_NODE_MULTIPROCESS_PARENT';
+
+/** How long a child's process.disconnect() waits for its last snapshot to be written. */
+const FINAL_SEND_MS = 500;
 
 /** Which contributors a reader's collections take in besides the process's own SDK. */
 export type Include = 'threads' | 'all';
@@ -63,7 +66,10 @@ export class Multiprocess {
       view: () => this.others('all') ?? new Map(),
       intervalMs: values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000,
     });
-    if (this.child) log.debug(`multiprocess metrics: sending to parent process ${process.ppid}`);
+    if (this.child) {
+      log.debug(`multiprocess metrics: sending to parent process ${process.ppid}`);
+      this.startSending();
+    }
   }
 
   private once(key: string, w: string): void {
@@ -104,8 +110,19 @@ export class Multiprocess {
     return { resource: own.resource, scopeMetrics: toScopeMetrics(merged, temporality) };
   }
 
-  /** Makes an exporting reader's collections include the other contributors. */
-  wrap<R extends MetricReader>(reader: R, include: Include): R {
+  /** The Prometheus drop-in's metrics of this process and everything below it, in the text format. */
+  dropInText(): string {
+    const view = this.others('all');
+    if (view?.has(DROP_IN_SCOPE_KEY) !== true) return '';
+    return (require('../prometheus/values') as typeof import('../prometheus/values')).renderAll(view);
+  }
+
+  /**
+   * Makes an exporting reader's collections include the other contributors. `withoutDropIn`: the
+   * Prometheus drop-in's metrics are left to dropInText() (the OpenTelemetry serializer would
+   * rename them and cannot show summaries).
+   */
+  wrap<R extends MetricReader>(reader: R, include: Include, withoutDropIn = false): R {
     const collect = reader.collect.bind(reader);
     const deltas = new DeltaState();
     reader.collect = async (options) => {
@@ -113,6 +130,7 @@ export class Multiprocess {
       try {
         const others = this.others(include);
         if (others === undefined) return result;
+        if (withoutDropIn) others.delete(DROP_IN_SCOPE_KEY);
         return { ...result, resourceMetrics: this.mergeOwn(result.resourceMetrics, others, reader, deltas) };
       } catch (err) {
         this.once('merge', `multiprocess metrics: other processes' metrics could not be merged (${errorText(err)}); this process's own are exported`);
@@ -122,44 +140,72 @@ export class Multiprocess {
     return reader;
   }
 
-  /** A child's reader: its cumulative metrics, its threads' and its children's, sent to the parent at the interval and at shutdown. */
+  /** A child's own SDK collection, once its metrics SDK is built (the SnapshotSender reader). */
+  private ownCollect: (() => Promise<ResourceMetrics>) | undefined;
+  private sending: Promise<void> | undefined;
+
+  /** One send at a time: a slow channel skips a round rather than queueing them. */
+  send(): Promise<void> {
+    this.sending ??= this.sendNow().finally(() => (this.sending = undefined));
+    return this.sending;
+  }
+
+  /** Everything this child has: its SDK's metrics (if built), its threads', the drop-in's and its children's. */
+  private async sendNow(): Promise<void> {
+    try {
+      const folded = this.others('all') ?? new Map();
+      const own = await this.ownCollect?.();
+      if (own !== undefined) fold(folded, toSnapshot(own, { source: String(process.pid), pid: process.pid }), this.options);
+      await sendToParent(toSnapshotOf(folded, { source: String(process.pid), pid: process.pid }));
+    } catch (err) {
+      this.log.debug(`multiprocess metrics: snapshot not sent (${errorText(err)})`);
+    }
+  }
+
+  /**
+   * A child sends at the interval, and before its IPC channel closes: a cluster worker usually
+   * ends by disconnecting (worker.disconnect(), or the primary's), and the channel is gone by the
+   * time 'beforeExit' or 'disconnect' could send. So process.disconnect() waits for one last
+   * snapshot, for at most FINAL_SEND_MS. Wrapped on the process object only, the app's own call
+   * is made unchanged; test/e2e/multiprocess.test.mjs fails if the last snapshot is lost.
+   */
+  private startSending(): void {
+    const timer = setInterval(() => void this.send(), this.values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000);
+    timer.unref();
+    const disconnect = process.disconnect;
+    if (typeof disconnect !== 'function') return;
+    let final = false;
+    process.disconnect = (): void => {
+      if (final) return disconnect.call(process);
+      final = true;
+      clearInterval(timer);
+      const done = (): void => {
+        if (process.connected) disconnect.call(process);
+      };
+      const t = setTimeout(done, FINAL_SEND_MS);
+      void this.send().finally(() => {
+        clearTimeout(t);
+        done();
+      });
+    };
+  }
+
+  /** A child's reader: its SDK's cumulative metrics, collected when a snapshot is sent, and at shutdown. */
   sender(m: typeof import('@opentelemetry/sdk-metrics')): MetricReader {
     const mp = this;
-    const interval = this.values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000;
     class SnapshotSender extends m.MetricReader {
-      private timer: NodeJS.Timeout | undefined;
-      private sending: Promise<void> | undefined;
-
       protected override onInitialized(): void {
-        this.timer = setInterval(() => void this.send(), interval);
-        this.timer.unref();
-      }
-
-      /** One send at a time: a slow channel skips a round rather than queueing them. */
-      send(): Promise<void> {
-        this.sending ??= this.sendNow().finally(() => (this.sending = undefined));
-        return this.sending;
-      }
-
-      private async sendNow(): Promise<void> {
-        try {
-          const { resourceMetrics } = await this.collect();
-          const folded = mp.others('all') ?? new Map();
-          fold(folded, toSnapshot(resourceMetrics, { source: String(process.pid), pid: process.pid }), mp.options);
-          await sendToParent(toSnapshotOf(folded, { source: String(process.pid), pid: process.pid }));
-        } catch (err) {
-          mp.log.debug(`multiprocess metrics: snapshot not sent (${errorText(err)})`);
-        }
+        mp.ownCollect = async () => (await this.collect()).resourceMetrics;
       }
 
       protected override async onForceFlush(): Promise<void> {
-        await this.send();
+        await mp.send();
       }
 
       protected override async onShutdown(): Promise<void> {
-        if (this.timer) clearInterval(this.timer);
-        await this.sending;
-        await this.sendNow();
+        await mp.sending;
+        await mp.sendNow();
+        mp.ownCollect = undefined;
       }
     }
     return new SnapshotSender();

@@ -22,6 +22,10 @@ export interface LocalStore {
   readonly intervalMs: number;
 }
 
+/** The store's scope for the Prometheus drop-in's metrics: rendered by the drop-in, never by the OpenTelemetry serializer. */
+export const DROP_IN_SCOPE = 'otel-autoinstrument/prometheus';
+export const DROP_IN_SCOPE_KEY = `${DROP_IN_SCOPE}\u0000\u0000`;
+
 const KEY = Symbol.for('otel-autoinstrument.local-metrics-store');
 type Slot = { [KEY]?: LocalStore };
 

@@ -3,9 +3,9 @@ import type { FoldMetric, Folded } from '../multiprocess/fold';
 import type { HistValue, SnapPoint } from '../multiprocess/snapshot';
 import { quantile, type SummaryValue } from '../multiprocess/sketch';
 
-/** The store's scope for every drop-in metric: rendered here, never by the OpenTelemetry serializer. */
-export const DROP_IN_SCOPE = 'otel-autoinstrument/prometheus';
-const SCOPE_KEY = `${DROP_IN_SCOPE}\u0000\u0000`;
+import { DROP_IN_SCOPE, DROP_IN_SCOPE_KEY as SCOPE_KEY } from '../multiprocess/local';
+
+export { DROP_IN_SCOPE };
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 

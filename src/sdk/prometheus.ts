@@ -9,7 +9,7 @@ import { errorText, type Logger } from '../log';
  * exiting (test: runtime-metrics.test.mjs, whose app must exit while Prometheus scrapes it).
  * A port in use is one warning; the app and the other exporters go on.
  */
-export function prometheusReader(v: Values, log: Logger, resourceSettled: () => Promise<void>): IMetricReader[] {
+export function prometheusReader(v: Values, log: Logger, resourceSettled: () => Promise<void>, extraText?: () => string): IMetricReader[] {
   const host = v.OTEL_EXPORTER_PROMETHEUS_HOST ?? 'localhost';
   const port = v.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464;
   try {
@@ -24,22 +24,31 @@ export function prometheusReader(v: Values, log: Logger, resourceSettled: () => 
       }
     }
     const reader = new Served({ host, port, preventServerStart: true });
+    // The exporter's own serializer settings (no prefix, no timestamps): what its handler would serve.
+    const serializer = new p.PrometheusSerializer();
     server.on('request', (req, res) => {
-      // A scrape that came before the async resource detectors finished waits for them (the
-      // serializer would otherwise log an error and serve an incomplete target_info).
-      if ((req.url ?? '/').split('?')[0] === '/metrics') {
-        // A failing scrape answers 500; it must never become an unhandled rejection in the app.
-        resourceSettled()
-          .then(() => reader.getMetricsRequestHandler(req, res))
-          .catch((err: unknown) => {
-            log.debug(`Prometheus scrape: ${errorText(err)}`);
-            if (!res.headersSent) res.statusCode = 500;
-            res.end();
-          });
+      if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+        res.statusCode = 404;
+        res.end('Not found; metrics are at /metrics\n');
         return;
       }
-      res.statusCode = 404;
-      res.end('Not found; metrics are at /metrics\n');
+      // A scrape that came before the async resource detectors finished waits for them (the
+      // serializer would otherwise log an error and serve an incomplete target_info). A failing
+      // scrape answers 500; it must never become an unhandled rejection in the app.
+      resourceSettled()
+        .then(() => reader.collect())
+        .then(({ resourceMetrics, errors }) => {
+          if (errors.length > 0) log.debug(`Prometheus scrape: ${errors.map(errorText).join('; ')}`);
+          const body = serializer.serialize(resourceMetrics) + (extraText?.() ?? '');
+          res.statusCode = 200;
+          res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+          res.end(body);
+        })
+        .catch((err: unknown) => {
+          log.debug(`Prometheus scrape: ${errorText(err)}`);
+          if (!res.headersSent) res.statusCode = 500;
+          res.end();
+        });
     });
     server.on('connection', (socket) => socket.unref());
     server.on('error', (err) => log.warn(`Prometheus exporter could not listen on ${host}:${port} (${errorText(err)}); metrics are not served there`));

@@ -165,7 +165,8 @@ export class LazySdk {
       if (name === 'prometheus') {
         // A child's metrics are served by the topmost process: no second listener on the port.
         if (mp?.child) return [];
-        return prometheusReader(this.values, this.log, () => this.resource()?.waitForAsyncAttributes?.().catch(() => undefined) ?? Promise.resolve()).map((r) => merged(r, 'all'));
+        const settled = (): Promise<void> => this.resource()?.waitForAsyncAttributes?.().catch(() => undefined) ?? Promise.resolve();
+        return prometheusReader(this.values, this.log, settled, mp ? () => mp.dropInText() : undefined).map((r) => (mp ? (mp.wrap(r as unknown as import('@opentelemetry/sdk-metrics').MetricReader, 'all', true) as unknown as typeof r) : r));
       }
       if (mp?.child && !mp.childExportsOtlp) return [];
       if (name === 'console') return [merged(new m.PeriodicExportingMetricReader({ exporter: new m.ConsoleMetricExporter(), ...timing }), 'threads')];
