@@ -87,7 +87,7 @@ export function fold(into: Folded, snap: Snapshot, o: FoldOptions): void {
       }
       let fm = fs.metrics.get(m.name);
       if (fm === undefined) {
-        fm = { meta: { name: m.name, description: m.description, unit: m.unit, kind: m.kind, int: m.int, ...(m.policy ? { policy: m.policy } : {}), ...(m.percentiles ? { percentiles: m.percentiles } : {}) }, points: new Map() };
+        fm = { meta: { name: m.name, description: m.description, unit: m.unit, kind: m.kind, int: m.int, ...(m.policy ? { policy: m.policy } : {}), ...(m.percentiles ? { percentiles: m.percentiles } : {}), ...(m.hidden ? { hidden: true } : {}) }, points: new Map() };
         fs.metrics.set(m.name, fm);
       } else if (fm.meta.kind !== m.kind) {
         o.conflict?.(m.name, `one contributor records it as a ${fm.meta.kind}, another as a ${m.kind}`);

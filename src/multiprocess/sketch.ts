@@ -60,7 +60,8 @@ export function quantile(s: SummaryValue, q: number): number {
   if (s.wcount <= 0) return 0;
   if (q <= 0 && s.min !== null) return s.min;
   if (q >= 1 && s.max !== null) return s.max;
-  const rank = q * (s.wcount - 1);
+  // The nearest rank, as prom-client's t-digest gives at the tails: p99 of [1, 2] is 2.
+  const rank = Math.max(0, Math.ceil(q * s.wcount) - 1);
   let seen = s.neg;
   let v: number | undefined;
   if (rank < seen) v = s.min ?? 0;

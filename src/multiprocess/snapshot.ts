@@ -48,6 +48,8 @@ export interface SnapMetric {
   policy?: GaugePolicy;
   /** A summary's quantiles to report (the Prometheus drop-in). */
   percentiles?: number[];
+  /** A drop-in metric registered only in a registry of the app's own: not served on the endpoint. */
+  hidden?: boolean;
   points: SnapPoint[];
 }
 

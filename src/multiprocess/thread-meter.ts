@@ -43,6 +43,8 @@ export class ShardSeries {
   constructor(
     private readonly store: ThreadStore,
     readonly meta: InstrumentMeta,
+    /** The instrument's one cell: 1 once a newer instrument of the same name replaced it. */
+    readonly flagCell: number,
   ) {
     this.n = cellCount(meta);
   }
@@ -93,16 +95,23 @@ export class ThreadStore {
   constructor(private readonly warn: (w: string) => void) {}
 
   /** The instrument's series, registering it the first time its scope and name are seen. */
-  instrument(scope: Scope, name: string, kind: Kind, opts: MetricOptions | undefined, bounds?: number[], extra?: Pick<InstrumentMeta, 'policy' | 'summary'>): ShardSeries | undefined {
+  instrument(scope: Scope, name: string, kind: Kind, opts: MetricOptions | undefined, bounds?: number[], extra?: Pick<InstrumentMeta, 'policy' | 'summary' | 'exemplar' | 'hidden'>, fresh = false): ShardSeries | undefined {
     const key = `${scope.name}\u0000${scope.version ?? ''}\u0000${name}`;
     let s = this.instruments.get(key);
+    // A new prom-client metric object under a used name starts from nothing, whatever its shape:
+    // the old one's series stop being read (its object may still write, unseen).
+    if (s !== undefined && fresh) {
+      this.writer.set(s.flagCell, 1);
+      s = undefined;
+    }
     if (s === undefined) {
       const meta: InstrumentMeta = { t: 'i', id: this.nextId++, scope, name, description: opts?.description ?? '', unit: opts?.unit ?? '', kind, int: opts?.valueType === 0, ...(bounds ? { bounds } : {}), ...extra };
-      if (this.writer.addRecord(meta, 0) < 0) {
+      const flag = this.writer.addRecord(meta, 1);
+      if (flag < 0) {
         this.overflow(name);
         return undefined;
       }
-      s = new ShardSeries(this, meta);
+      s = new ShardSeries(this, meta, flag);
       this.instruments.set(key, s);
     }
     return s;
@@ -181,7 +190,7 @@ class ThreadMeter implements Meter {
         if (c < 0) return;
         let i = 0;
         while (i < n && v > bounds[i]!) i++;
-        w.add(c + i, 1);
+        w.count(c + i);
         w.add(c + n + 1, v);
         if (v < w.get(c + n + 2)) w.set(c + n + 2, v);
         if (v > w.get(c + n + 3)) w.set(c + n + 3, v);

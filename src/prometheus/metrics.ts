@@ -109,8 +109,13 @@ export abstract class Metric<T extends string = string> {
     for (const r of registers) if (this.enableExemplars && !r.openMetrics) throw new TypeError('Exemplars are supported only on OpenMetrics registries');
     const store: ThreadStore = localStore().store;
     this.w = store.writer;
-    const meta = { ...extra, ...(kind === 'gauge' ? { policy: POLICY[this.aggregator] ?? 'sum' } : {}), ...(this.enableExemplars ? { exemplar: true } : {}) };
-    const s = store.instrument({ name: DROP_IN_SCOPE }, this.name, kind, { description: this.help }, extra.bounds, meta);
+    const meta = {
+      ...extra,
+      ...(kind === 'gauge' ? { policy: POLICY[this.aggregator] ?? 'sum' } : {}),
+      ...(this.enableExemplars ? { exemplar: true } : {}),
+      ...(registers.includes(globalRegistry) ? {} : { hidden: true }),
+    };
+    const s = store.instrument({ name: DROP_IN_SCOPE }, this.name, kind, { description: this.help }, extra.bounds, meta, true);
     if (s === undefined) throw new Error(`metric ${this.name}: this thread's metric store is full`);
     this.series = s;
     this.exemplarAt = valueCells({ kind, ...extra });
@@ -173,6 +178,12 @@ export abstract class Metric<T extends string = string> {
   remove(...args: LabelArgs<T>): void {
     const c = this.at(labelsFrom(this.labelNames, args));
     if (c >= 0) this.zeroAt(c);
+  }
+
+  /** Removed from the default registry: its series are read by no one any more (the default registry lists what any thread has). */
+  retire(): void {
+    this.w.set(this.series.flagCell, 1);
+    collecting.delete(this);
   }
 
   async runCollect(): Promise<void> {
@@ -320,7 +331,7 @@ export class Histogram<T extends string = string> extends Metric<T> {
     let i = 0;
     while (i < n && value > bounds[i]!) i++;
     const w = this.w;
-    w.add(c + i, 1);
+    w.count(c + i);
     w.add(c + n + 1, value);
     if (value < w.get(c + n + 2)) w.set(c + n + 2, value);
     if (value > w.get(c + n + 3)) w.set(c + n + 3, value);
@@ -348,7 +359,8 @@ export class Histogram<T extends string = string> extends Metric<T> {
 
   protected zeroAt(c: number): void {
     const n = this.upperBounds.length;
-    for (let i = 0; i <= n + 1; i++) this.w.set(c + i, 0);
+    for (let i = 0; i <= n; i++) this.w.zeroCount(c + i);
+    this.w.set(c + n + 1, 0);
     this.w.set(c + n + 2, Infinity);
     this.w.set(c + n + 3, -Infinity);
   }
@@ -392,7 +404,7 @@ export class Summary<T extends string = string> extends Metric<T> {
     const c = this.at(labels);
     if (c < 0) return;
     const w = this.w;
-    w.add(c, 1);
+    w.count(c);
     w.add(c + 1, value);
     let at = c + 2;
     if (this.sliceMs > 0) {
@@ -400,19 +412,22 @@ export class Summary<T extends string = string> extends Metric<T> {
       at += (epoch % this.slots) * SLOT_CELLS;
       if (w.get(at) !== epoch) this.clearSlot(at, epoch);
     }
-    w.add(at + 1, 1);
+    w.count(at + 1);
     if (value < w.get(at + 2)) w.set(at + 2, value);
     if (value > w.get(at + 3)) w.set(at + 3, value);
-    if (value < 0) w.add(at + 4, 1);
-    else if (value === 0) w.add(at + 5, 1);
-    else w.add(at + SLOT_HEADER + bucketOf(value), 1);
+    if (value < 0) w.count(at + 4);
+    else if (value === 0) w.count(at + 5);
+    else w.count(at + SLOT_HEADER + bucketOf(value));
   }
 
   /** The slot starts a new slice: marked -1 while cleared, so a reader skips it meanwhile. */
   private clearSlot(at: number, epoch: number): void {
     const w = this.w;
     w.set(at, -1);
-    for (let i = 1; i < SLOT_CELLS; i++) if (w.get(at + i) !== 0) w.set(at + i, 0);
+    w.zeroCount(at + 1);
+    w.zeroCount(at + 4);
+    w.zeroCount(at + 5);
+    for (let i = SLOT_HEADER; i < SLOT_CELLS; i++) if (w.countAt(at + i) !== 0) w.zeroCount(at + i);
     w.set(at + 2, Infinity);
     w.set(at + 3, -Infinity);
     w.set(at, epoch);
@@ -433,7 +448,7 @@ export class Summary<T extends string = string> extends Metric<T> {
   }
 
   protected zeroAt(c: number): void {
-    this.w.set(c, 0);
+    this.w.zeroCount(c);
     this.w.set(c + 1, 0);
     for (let s = 0; s < this.slots; s++) this.clearSlot(c + 2 + s * SLOT_CELLS, this.sliceMs > 0 ? -1 : 0);
   }

@@ -1,14 +1,18 @@
 import { localStore } from '../multiprocess/local';
 import { dropInMetrics, type MetricType, type MetricValue, renderFamily, typeOf, valuesOf } from './values';
 
-/** What a registry needs of a metric, whatever its label names. */
+/** What a registry needs of a metric, whatever its label names; prom-client also takes any object with a name and get(). */
 export interface RegisteredMetric {
   readonly name: string;
-  readonly help: string;
-  readonly type: MetricType;
-  readonly aggregator: string;
-  reset(): void;
-  runCollect(): Promise<void>;
+  readonly help?: string;
+  readonly type?: MetricType;
+  readonly aggregator?: string;
+  reset?(): void;
+  /** Ours: the collect callback; values then come from the store. */
+  runCollect?(): Promise<void>;
+  /** Ours: no longer listed anywhere (removed from the default registry). */
+  retire?(): void;
+  get(): Promise<MetricJson> | MetricJson;
 }
 
 export interface MetricJson {
@@ -16,7 +20,7 @@ export interface MetricJson {
   help: string;
   type: MetricType;
   values: MetricValue[];
-  aggregator: string;
+  aggregator?: string;
 }
 
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -74,16 +78,18 @@ export class Registry {
   }
 
   removeSingleMetric(name: string): void {
+    if (this.everything) this.metricsByName.get(name)?.retire?.();
     this.metricsByName.delete(name);
   }
 
   clear(): void {
+    if (this.everything) for (const m of this.metricsByName.values()) m.retire?.();
     this.metricsByName.clear();
     this.defaultLabels = {};
   }
 
   resetMetrics(): void {
-    for (const m of this.metricsByName.values()) m.reset();
+    for (const m of this.metricsByName.values()) m.reset?.();
   }
 
   setDefaultLabels(labels: Record<string, string | number>): void {
@@ -91,38 +97,51 @@ export class Registry {
   }
 
   private async collectAll(): Promise<void> {
-    await Promise.all([...this.metricsByName.values()].map((m) => m.runCollect()));
+    await Promise.all([...this.metricsByName.values()].map((m) => m.runCollect?.()));
+  }
+
+  /** Each registered metric as get() gives it: ours from the store (after their collect callbacks), others from their own get(). */
+  private async json(): Promise<MetricJson[]> {
+    await this.collectAll();
+    const view = dropInMetrics(localStore().view());
+    const out: MetricJson[] = [];
+    for (const m of this.metricsByName.values()) {
+      if (m.runCollect === undefined) {
+        out.push(await m.get());
+        continue;
+      }
+      const f = view.get(m.name);
+      out.push({ name: m.name, help: m.help ?? '', type: m.type ?? 'gauge', values: f ? valuesOf(f) : [], aggregator: m.aggregator ?? 'sum' });
+    }
+    if (this.everything) {
+      for (const [name, f] of view) if (!this.metricsByName.has(name) && f.meta.hidden !== true) out.push({ name, help: f.meta.description, type: typeOf(f), values: valuesOf(f), aggregator: 'sum' });
+    }
+    return out;
   }
 
   async getMetricsAsJSON(): Promise<MetricJson[]> {
-    await this.collectAll();
-    const view = dropInMetrics(localStore().view());
-    return [...this.metricsByName.values()].map((m) => {
-      const values = view.get(m.name) !== undefined ? valuesOf(view.get(m.name)!) : [];
-      const withDefaults = Object.keys(this.defaultLabels).length > 0 ? values.map((v) => ({ ...v, labels: { ...this.defaultLabels, ...v.labels } })) : values;
-      return { name: m.name, help: m.help, type: m.type, values: withDefaults, aggregator: m.aggregator };
-    });
+    const all = await this.json();
+    if (Object.keys(this.defaultLabels).length === 0) return all;
+    return all.map((m) => ({ ...m, values: m.values.map((v) => ({ ...v, labels: { ...this.defaultLabels, ...v.labels } })) }));
   }
 
   async metrics(): Promise<string> {
-    await this.collectAll();
-    const view = dropInMetrics(localStore().view());
     const o = { openMetrics: this.openMetrics, defaultLabels: this.defaultLabels };
-    const families: string[] = [];
-    for (const m of this.metricsByName.values()) {
-      const f = view.get(m.name);
-      families.push(renderFamily(m.name, m.help, m.type, f ? valuesOf(f) : [], o));
-    }
-    if (this.everything) for (const [name, f] of view) if (!this.metricsByName.has(name)) families.push(renderFamily(name, f.meta.description, typeOf(f), valuesOf(f), o));
+    const families = (await this.json()).map((m) => renderFamily(m.name, m.help, m.type, m.values, o));
     return this.openMetrics ? `${families.join('\n')}\n# EOF\n` : `${families.join('\n\n')}\n`;
   }
 
   async getSingleMetricAsString(name: string): Promise<string> {
     const m = this.metricsByName.get(name);
     if (m === undefined) return '';
+    const o = { openMetrics: this.openMetrics, defaultLabels: this.defaultLabels };
+    if (m.runCollect === undefined) {
+      const j = await m.get();
+      return renderFamily(j.name, j.help, j.type, j.values, o);
+    }
     await m.runCollect();
     const f = dropInMetrics(localStore().view()).get(name);
-    return renderFamily(m.name, m.help, m.type, f ? valuesOf(f) : [], { openMetrics: this.openMetrics, defaultLabels: this.defaultLabels });
+    return renderFamily(m.name, m.help ?? '', m.type ?? 'gauge', f ? valuesOf(f) : [], o);
   }
 }
 

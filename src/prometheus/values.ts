@@ -105,6 +105,6 @@ export function renderFamily(name: string, help: string, type: MetricType, value
 /** Every drop-in metric of a view, for the Prometheus endpoint (text format 0.0.4). */
 export function renderAll(view: Folded): string {
   const out: string[] = [];
-  for (const m of dropInMetrics(view).values()) out.push(renderFamily(m.meta.name, m.meta.description, typeOf(m), valuesOf(m), { openMetrics: false, defaultLabels: {} }));
+  for (const m of dropInMetrics(view).values()) if (m.meta.hidden !== true) out.push(renderFamily(m.meta.name, m.meta.description, typeOf(m), valuesOf(m), { openMetrics: false, defaultLabels: {} }));
   return out.length > 0 ? `${out.join('\n\n')}\n` : '';
 }
