@@ -598,6 +598,35 @@ compat('labels: numbers as label values are exported as their decimal text; posi
   assert.equal(sampleValue(f, 'c', { z: '1.5', a: 'y' }), 1);
 });
 
+compat('labels: a child from labels() keeps working after reset() and remove() of its series', async ({ p, reg }) => {
+  // A store that caches a child's slot must not let a reset or remove orphan it.
+  const c = new p.Counter({ name: 'c', help: 'h', labelNames: ['m'], registers: [reg] });
+  const g = new p.Gauge({ name: 'g', help: 'h', labelNames: ['m'], registers: [reg] });
+  const h = new p.Histogram({ name: 'h', help: 'h', labelNames: ['m'], buckets: [1], registers: [reg] });
+  const [cc, gc, hc] = [c.labels('a'), g.labels('a'), h.labels('a')];
+  cc.inc(5);
+  gc.set(5);
+  hc.observe(0.5);
+  c.reset();
+  g.reset();
+  h.reset();
+  cc.inc();
+  gc.inc();
+  hc.observe(2);
+  assert.deepEqual(await series(c), [{ name: 'c', labels: { m: 'a' }, value: 1 }]);
+  assert.deepEqual(await series(g), [{ name: 'g', labels: { m: 'a' }, value: 1 }]);
+  assert.deepEqual(buckets(await series(h), 'h', { m: 'a' }), [['1', 0], ['+Inf', 1]]);
+  c.remove('a');
+  g.remove('a');
+  h.remove('a');
+  cc.inc(2);
+  gc.set(3);
+  hc.observe(0.1);
+  assert.deepEqual(await series(c), [{ name: 'c', labels: { m: 'a' }, value: 2 }]);
+  assert.deepEqual(await series(g), [{ name: 'g', labels: { m: 'a' }, value: 3 }]);
+  assert.deepEqual(buckets(await series(h), 'h', { m: 'a' }), [['1', 1], ['+Inf', 1]]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // collect() callbacks
 
@@ -698,6 +727,30 @@ compat('registry: a counter named *_total keeps its name in the 0.0.4 exposition
   const fams = await scrape(reg);
   assert.deepEqual(fams.map((f) => f.name), ['http_requests_total']);
   assert.equal(sampleValue(family(fams, 'http_requests_total'), 'http_requests_total'), 3);
+});
+
+compat('registry: families come out in registration order', async ({ p, reg }) => {
+  for (const [T, name] of [[p.Gauge, 'zeta'], [p.Counter, 'alpha'], [p.Histogram, 'mid'], [p.Summary, 'beta']]) new T({ name, help: 'h', registers: [reg] });
+  assert.deepEqual((await scrape(reg)).map((f) => f.name), ['zeta', 'alpha', 'mid', 'beta']);
+  assert.deepEqual((await reg.getMetricsAsJSON()).map((m) => m.name), ['zeta', 'alpha', 'mid', 'beta']);
+});
+
+compat('registry: registerMetric() takes any object with a name and an async get() (a custom collector); +Inf, -Inf and NaN values', async ({ p, reg }) => {
+  reg.registerMetric({
+    name: 'custom',
+    async get() {
+      return { name: 'custom', help: 'A custom collector', type: 'gauge', values: [{ value: Infinity, labels: { k: 'inf' } }, { value: -Infinity, labels: { k: 'ninf' } }, { value: NaN, labels: { k: 'nan' } }, { value: 2, labels: { k: 'two' } }] };
+    },
+  });
+  const text = await reg.metrics();
+  const lines = text.split('\n');
+  assert.ok(lines.includes('custom{k="inf"} +Inf'), text);
+  assert.ok(lines.includes('custom{k="ninf"} -Inf'), text);
+  const f = family(parse(text), 'custom');
+  assert.equal(f.type, 'gauge');
+  assert.equal(f.help, 'A custom collector');
+  assert.ok(Number.isNaN(sampleValue(f, 'custom', { k: 'nan' }))); // prom-client writes "Nan"; parsers take any case
+  assert.equal(sampleValue(f, 'custom', { k: 'two' }), 2);
 });
 
 compat('registry: HELP text escapes \\ and newline (not quotes) and parses back unchanged', async ({ p, reg }) => {
