@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { AggregationTemporality, InstrumentType, MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { GaugePolicy } from './policy';
+import { isSummary, mergeSummaries, type SummaryValue } from './sketch';
 import { type HistValue, type Kind, msToHr, type SnapMetric, type SnapPoint, type Snapshot } from './snapshot';
 
 /**
@@ -26,16 +27,20 @@ export function attrKey(a: Attributes): string {
   return JSON.stringify(keys.map((k) => [k, a[k]]));
 }
 
-const copyValue = (v: number | HistValue): number | HistValue => (typeof v === 'number' ? v : { ...v, bounds: v.bounds.slice(), counts: v.counts.slice() });
+type Value = number | HistValue | SummaryValue;
+
+const copyValue = (v: Value): Value => (typeof v === 'number' ? v : isSummary(v) ? { ...v, buckets: { ...v.buckets } } : { ...v, bounds: v.bounds.slice(), counts: v.counts.slice() });
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** a + b for sums and histograms; undefined when two histograms' buckets differ. */
-function add(a: number | HistValue, b: number | HistValue): number | HistValue | undefined {
+/** a + b for sums, histograms and summaries; undefined when two histograms' buckets differ. */
+function add(a: Value, b: Value): Value | undefined {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
-  if (typeof a === 'number' || typeof b === 'number' || !sameBounds(a.bounds, b.bounds)) return undefined;
+  if (typeof a === 'number' || typeof b === 'number') return undefined;
+  if (isSummary(a) || isSummary(b)) return isSummary(a) && isSummary(b) ? mergeSummaries(a, b) : undefined;
+  if (!sameBounds(a.bounds, b.bounds)) return undefined;
   return {
     bounds: a.bounds,
     counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)),
@@ -75,26 +80,26 @@ export function fold(into: Folded, snap: Snapshot, o: FoldOptions): void {
     const sk = `${sc.name}\u0000${sc.version ?? ''}\u0000${sc.schemaUrl ?? ''}`;
     let fs = into.get(sk);
     for (const m of sc.metrics) {
-      if (o.monotonicOnly === true && m.kind !== 'counter' && m.kind !== 'histogram') continue;
+      if (o.monotonicOnly === true && m.kind !== 'counter' && m.kind !== 'histogram' && m.kind !== 'summary') continue;
       if (fs === undefined) {
         fs = { scope: { name: sc.name, ...(sc.version !== undefined ? { version: sc.version } : {}), ...(sc.schemaUrl !== undefined ? { schemaUrl: sc.schemaUrl } : {}) }, metrics: new Map() };
         into.set(sk, fs);
       }
       let fm = fs.metrics.get(m.name);
       if (fm === undefined) {
-        fm = { meta: { name: m.name, description: m.description, unit: m.unit, kind: m.kind, int: m.int }, points: new Map() };
+        fm = { meta: { name: m.name, description: m.description, unit: m.unit, kind: m.kind, int: m.int, ...(m.policy ? { policy: m.policy } : {}), ...(m.percentiles ? { percentiles: m.percentiles } : {}) }, points: new Map() };
         fs.metrics.set(m.name, fm);
       } else if (fm.meta.kind !== m.kind) {
         o.conflict?.(m.name, `one contributor records it as a ${fm.meta.kind}, another as a ${m.kind}`);
         continue;
       }
-      const policy = m.kind === 'gauge' ? o.policy(m.name) : undefined;
+      const policy = m.kind === 'gauge' ? (m.policy ?? o.policy(m.name)) : undefined;
       for (const p of m.points) {
         const attrs = policy === 'pid' ? withSource(p.attrs, snap) : p.attrs;
         const key = attrKey(attrs);
         const cur = fm.points.get(key);
         if (cur === undefined) {
-          fm.points.set(key, { attrs, start: p.start, time: p.time, value: copyValue(p.value) });
+          fm.points.set(key, { attrs, start: p.start, time: p.time, value: copyValue(p.value), ...(p.exemplar ? { exemplar: p.exemplar } : {}) });
           continue;
         }
         const value = policy !== undefined ? gaugeMerge(policy, cur, p) : add(cur.value, p.value);
@@ -102,7 +107,8 @@ export function fold(into: Folded, snap: Snapshot, o: FoldOptions): void {
           o.conflict?.(m.name, 'its contributors use different histogram buckets');
           continue;
         }
-        fm.points.set(key, { attrs: cur.attrs, start: Math.min(cur.start, p.start), time: Math.max(cur.time, p.time), value });
+        const exemplar = cur.exemplar === undefined || (p.exemplar !== undefined && p.exemplar.time > cur.exemplar.time) ? p.exemplar : cur.exemplar;
+        fm.points.set(key, { attrs: cur.attrs, start: Math.min(cur.start, p.start), time: Math.max(cur.time, p.time), value, ...(exemplar ? { exemplar } : {}) });
       }
     }
   }
@@ -124,7 +130,7 @@ export function toSnapshotOf(folded: Folded, source: { source: string; pid: numb
   };
 }
 
-const INSTRUMENT: Record<Kind, `${InstrumentType}`> = { counter: 'COUNTER', updown: 'UP_DOWN_COUNTER', gauge: 'GAUGE', histogram: 'HISTOGRAM' };
+const INSTRUMENT: Record<Kind, `${InstrumentType}`> = { counter: 'COUNTER', updown: 'UP_DOWN_COUNTER', gauge: 'GAUGE', histogram: 'HISTOGRAM', summary: 'HISTOGRAM' };
 
 /**
  * Per reader: the previous cumulative values, so a reader that prefers delta temporality gets
@@ -132,7 +138,7 @@ const INSTRUMENT: Record<Kind, `${InstrumentType}`> = { counter: 'COUNTER', updo
  * for a counter.
  */
 export class DeltaState {
-  private readonly prev = new Map<string, { time: number; value: number | HistValue }>();
+  private readonly prev = new Map<string, { time: number; value: Value }>();
 
   delta(key: string, p: SnapPoint): SnapPoint {
     const before = this.prev.get(key);
@@ -140,6 +146,7 @@ export class DeltaState {
     if (before === undefined) return p;
     const start = before.time;
     if (typeof p.value === 'number') return { ...p, start, value: p.value - (before.value as number) };
+    if (isSummary(p.value)) return p;
     const b = before.value as HistValue;
     if (!sameBounds(b.bounds, p.value.bounds)) return p;
     return { ...p, start, value: { bounds: p.value.bounds, counts: p.value.counts.map((c, i) => c - (b.counts[i] ?? 0)), sum: p.value.sum - b.sum, min: null, max: null } };
@@ -156,6 +163,8 @@ export function toScopeMetrics(folded: Folded, temporality: (t: InstrumentType) 
     const metrics: MetricData[] = [];
     for (const fm of fs.metrics.values()) {
       const m = fm.meta;
+      // The SDK has no summary type; summaries are served by the Prometheus drop-in's own exposition.
+      if (m.kind === 'summary') continue;
       const t = temporality(INSTRUMENT[m.kind] as InstrumentType);
       // AggregationTemporality.DELTA is 0; gauges have no temporality to convert.
       const isDelta = deltas !== undefined && (t as number) === 0 && m.kind !== 'gauge';

@@ -7,6 +7,8 @@ import { gaugePolicies } from './policy';
 import { parentAggregates, sendToParent, watchChildren } from './processes';
 import { toSnapshot } from './snapshot';
 import { ThreadShards } from './threads';
+import { setLocalStore } from './local';
+import { ThreadStore } from './thread-meter';
 
 /** Set by a process that aggregates its children's metrics, to its pid, in its own environment. */
 export const PARENT_MARKER = 'OTEL_NODE_MULTIPROCESS_PARENT';
@@ -47,6 +49,20 @@ export class Multiprocess {
     // Inherited by the processes the app starts (cluster.fork and child_process.fork copy the
     // environment), which is how a child knows its parent collects its metrics.
     process.env[PARENT_MARKER] = String(process.pid);
+    // The Prometheus drop-in's store in this thread: made when the app first uses the drop-in.
+    const mp = this;
+    let store: ThreadStore | undefined;
+    setLocalStore({
+      get store(): ThreadStore {
+        if (store === undefined) {
+          store = new ThreadStore((w) => log.warn(w));
+          mp.shards.addLocal(store.writer.sab);
+        }
+        return store;
+      },
+      view: () => this.others('all') ?? new Map(),
+      intervalMs: values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000,
+    });
     if (this.child) log.debug(`multiprocess metrics: sending to parent process ${process.ppid}`);
   }
 

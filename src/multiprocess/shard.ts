@@ -1,5 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { HistValue, Kind, SnapMetric, SnapPoint, SnapScope, Snapshot } from './snapshot';
+import type { GaugePolicy } from './policy';
+import { SKETCH_BUCKETS, type SummaryValue } from './sketch';
+import type { Exemplar, HistValue, Kind, SnapMetric, SnapPoint, SnapScope, Snapshot } from './snapshot';
 
 /**
  * One thread's metrics in a SharedArrayBuffer: written by that thread alone, read by the main
@@ -9,7 +11,8 @@ import type { HistValue, Kind, SnapMetric, SnapPoint, SnapScope, Snapshot } from
  * thread that ends (or is terminated) loses nothing it recorded.
  *
  * Layout: a header of Int32s, a directory of records (meta offset and length in the arena, first
- * cell and cell count), an arena of JSON metadata, and the cells.
+ * cell and cell count), an arena of JSON metadata, and the cells. About 22 MiB of address space,
+ * of which only the pages written are ever resident (the OS maps zero pages lazily).
  */
 const MAGIC = 0x6f746d70; // "otmp"
 const H_MAGIC = 0;
@@ -17,10 +20,10 @@ const H_RECORDS = 1;
 const H_CLOSED = 2;
 const H_FULL = 3;
 const HEADER_BYTES = 64;
-export const MAX_RECORDS = 8192;
+export const MAX_RECORDS = 65536;
 const DIR_BYTES = MAX_RECORDS * 16;
-const ARENA_BYTES = 256 * 1024;
-export const MAX_CELLS = 32768;
+const ARENA_BYTES = 4 * 1024 * 1024;
+export const MAX_CELLS = 1 << 21;
 const ARENA_AT = HEADER_BYTES + DIR_BYTES;
 const CELLS_AT = ARENA_AT + ARENA_BYTES;
 export const SHARD_BYTES = CELLS_AT + MAX_CELLS * 8;
@@ -36,6 +39,11 @@ export interface InstrumentMeta {
   kind: Kind;
   int: boolean;
   bounds?: number[];
+  policy?: GaugePolicy;
+  /** A summary's quantiles, and its window: `slots` slices of `sliceMs` each (one slot, never rotated, without a window). */
+  summary?: { percentiles: number[]; slots: number; sliceMs: number };
+  /** Each series ends with an exemplar: EXEMPLAR_CELLS cells after the kind's own. */
+  exemplar?: boolean;
 }
 interface SeriesMeta {
   t: 's';
@@ -44,11 +52,45 @@ interface SeriesMeta {
   start: number;
 }
 
-/** Cells per series: one value; a gauge adds when it was set; a histogram has its buckets, sum, min and max. */
-export function cellCount(m: Pick<InstrumentMeta, 'kind' | 'bounds'>): number {
+/**
+ * A summary series: the cumulative count and sum, then per window slot its epoch (the slice
+ * number it holds, -1 while being cleared), count, min, max, negative and zero counts, and sketch.
+ */
+export const SLOT_HEADER = 6;
+export const SLOT_CELLS = SLOT_HEADER + SKETCH_BUCKETS;
+
+/** An exemplar: a sequence number (odd while being written), value, time (ms), trace id (two cells), span id. */
+export const EXEMPLAR_CELLS = 6;
+
+/** Cells of the kind's own: one value; a gauge adds when it was set; a histogram has its buckets, sum, min and max. */
+export function valueCells(m: Pick<InstrumentMeta, 'kind' | 'bounds' | 'summary'>): number {
   if (m.kind === 'histogram') return (m.bounds?.length ?? 0) + 1 + 3;
+  if (m.kind === 'summary') return 2 + (m.summary?.slots ?? 1) * SLOT_CELLS;
   return m.kind === 'gauge' ? 2 : 1;
 }
+
+export function cellCount(m: Pick<InstrumentMeta, 'kind' | 'bounds' | 'summary' | 'exemplar'>): number {
+  return valueCells(m) + (m.exemplar === true ? EXEMPLAR_CELLS : 0);
+}
+
+/** Starting values other than 0: a histogram's min and max; each summary slot's epoch, min and max. */
+export function initCells(m: InstrumentMeta, w: ShardWriter, first: number): void {
+  if (m.kind === 'histogram') {
+    const n = (m.bounds?.length ?? 0) + 1;
+    w.set(first + n + 1, Infinity);
+    w.set(first + n + 2, -Infinity);
+  } else if (m.kind === 'summary') {
+    const slots = m.summary?.slots ?? 1;
+    for (let slot = 0; slot < slots; slot++) {
+      const at = first + 2 + slot * SLOT_CELLS;
+      w.set(at, m.summary !== undefined && m.summary.sliceMs > 0 ? -1 : 0);
+      w.set(at + 2, Infinity);
+      w.set(at + 3, -Infinity);
+    }
+  }
+}
+
+const hex = (b: bigint): string => BigInt.asUintN(64, b).toString(16).padStart(16, '0');
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -128,6 +170,11 @@ export class ShardWriter extends Views {
     return this.local[cell]!;
   }
 
+  /** Raw 64 bits (an exemplar's trace and span ids), not a float. */
+  setBits(cell: number, bits: bigint): void {
+    Atomics.store(this.cells, cell, bits);
+  }
+
   /** The thread is ending: the reader folds this shard for good and lets it go. */
   close(): void {
     Atomics.store(this.hdr, H_CLOSED, 1);
@@ -166,6 +213,10 @@ export class ShardReader extends Views {
     return Atomics.load(this.hdr, H_FULL) === 1;
   }
 
+  private bits(cell: number): bigint {
+    return Atomics.load(this.cells, cell);
+  }
+
   private read(cell: number): number {
     this.b[0] = Atomics.load(this.cells, cell);
     return this.f[0]!;
@@ -200,17 +251,23 @@ export class ShardReader extends Views {
           sc = { ...i.scope, metrics: [] };
           scopes.set(sk, sc);
         }
-        m = { name: i.name, description: i.description, unit: i.unit, kind: i.kind, int: i.int, points: [] };
+        m = { name: i.name, description: i.description, unit: i.unit, kind: i.kind, int: i.int, ...(i.policy ? { policy: i.policy } : {}), ...(i.summary ? { percentiles: i.summary.percentiles } : {}), points: [] };
         sc.metrics.push(m);
         metrics.set(s.inst, m);
       }
-      m.points.push(this.point(s, now));
+      const p = this.point(s, now);
+      if (s.inst.exemplar === true) {
+        const e = this.exemplar(s.cell + valueCells(s.inst));
+        if (e !== undefined) p.exemplar = e;
+      }
+      m.points.push(p);
     }
     return { ...this.source, scopes: [...scopes.values()] };
   }
 
   private point(s: Series, now: number): SnapPoint {
     const { kind, bounds = [] } = s.inst;
+    if (kind === 'summary') return { attrs: s.attrs, start: s.start, time: now, value: this.summary(s, now) };
     if (kind === 'gauge') return { attrs: s.attrs, start: s.start, time: this.read(s.cell + 1), value: this.read(s.cell) };
     if (kind !== 'histogram') return { attrs: s.attrs, start: s.start, time: now, value: this.read(s.cell) };
     const n = bounds.length + 1;
@@ -220,5 +277,40 @@ export class ShardReader extends Views {
     const max = this.read(s.cell + n + 2);
     const value: HistValue = { bounds, counts, sum: this.read(s.cell + n), min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null };
     return { attrs: s.attrs, start: s.start, time: now, value };
+  }
+
+  /** The series' last exemplar, unless none was written or it is being written now. */
+  private exemplar(at: number): Exemplar | undefined {
+    const seq = this.read(at);
+    if (seq === 0 || seq % 2 === 1) return undefined;
+    const e = { value: this.read(at + 1), time: this.read(at + 2), trace: hex(this.bits(at + 3)) + hex(this.bits(at + 4)), span: hex(this.bits(at + 5)) };
+    return this.read(at) === seq ? e : undefined;
+  }
+
+  /** The slots still inside the window, merged; a slot being rotated while read is skipped. */
+  private summary(s: Series, now: number): SummaryValue {
+    const w = s.inst.summary ?? { percentiles: [], slots: 1, sliceMs: 0 };
+    const out: SummaryValue = { count: this.read(s.cell), sum: this.read(s.cell + 1), wcount: 0, min: null, max: null, neg: 0, zero: 0, buckets: {} };
+    const epochNow = w.sliceMs > 0 ? Math.floor(now / w.sliceMs) : 0;
+    for (let slot = 0; slot < w.slots; slot++) {
+      const at = s.cell + 2 + slot * SLOT_CELLS;
+      const epoch = this.read(at);
+      if (epoch < 0 || (w.sliceMs > 0 && epoch <= epochNow - w.slots)) continue;
+      const count = this.read(at + 1);
+      if (count === 0) continue;
+      const part: SummaryValue = { count: 0, sum: 0, wcount: count, min: this.read(at + 2), max: this.read(at + 3), neg: this.read(at + 4), zero: this.read(at + 5), buckets: {} };
+      for (let b = 0; b < SKETCH_BUCKETS; b++) {
+        const n = this.read(at + SLOT_HEADER + b);
+        if (n !== 0) part.buckets[b] = n;
+      }
+      if (this.read(at) !== epoch) continue;
+      out.wcount += part.wcount;
+      out.min = out.min === null ? part.min : Math.min(out.min, part.min!);
+      out.max = out.max === null ? part.max : Math.max(out.max, part.max!);
+      out.neg += part.neg;
+      out.zero += part.zero;
+      for (const [k, n] of Object.entries(part.buckets)) out.buckets[k] = (out.buckets[k] ?? 0) + n;
+    }
+    return out;
   }
 }

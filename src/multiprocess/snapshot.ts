@@ -1,12 +1,14 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { GaugePolicy } from './policy';
+import type { SummaryValue } from './sketch';
 
 /**
  * The one plain shape every contributor's metrics travel in: a worker thread's shard as the main
  * thread reads it, a cluster worker's cumulative collection sent over IPC, and the primary's own.
  * JSON-safe (IPC serializes as JSON), so no HrTime tuples and no Infinity.
  */
-export type Kind = 'counter' | 'updown' | 'gauge' | 'histogram';
+export type Kind = 'counter' | 'updown' | 'gauge' | 'histogram' | 'summary';
 
 export interface HistValue {
   /** Explicit bucket upper bounds; counts has one more entry (the +Inf bucket). */
@@ -17,12 +19,22 @@ export interface HistValue {
   max: number | null;
 }
 
+/** The last exemplar of a series: the trace and span (hex) a measurement was made in. */
+export interface Exemplar {
+  trace: string;
+  span: string;
+  value: number;
+  /** Milliseconds since the epoch. */
+  time: number;
+}
+
 export interface SnapPoint {
   attrs: Attributes;
   /** Milliseconds since the epoch: the start of the cumulative series, and when it was read. */
   start: number;
   time: number;
-  value: number | HistValue;
+  value: number | HistValue | SummaryValue;
+  exemplar?: Exemplar;
 }
 
 export interface SnapMetric {
@@ -32,6 +44,10 @@ export interface SnapMetric {
   kind: Kind;
   /** The instrument's value type was INT. */
   int: boolean;
+  /** A gauge's own merge policy (the Prometheus drop-in's aggregator option), over the configured one. */
+  policy?: GaugePolicy;
+  /** A summary's quantiles to report (the Prometheus drop-in). */
+  percentiles?: number[];
   points: SnapPoint[];
 }
 

@@ -13,7 +13,7 @@ import type {
   ObservableResult,
   UpDownCounter,
 } from '@opentelemetry/api';
-import { cellCount, type InstrumentMeta, ShardWriter } from './shard';
+import { cellCount, initCells, type InstrumentMeta, ShardWriter } from './shard';
 import type { Kind } from './snapshot';
 
 /** The SDK's default explicit buckets, so a histogram has the same buckets in every thread. */
@@ -50,19 +50,32 @@ export class ShardSeries {
   /** The series' first cell, made on first use; -1 when the shard is full. */
   cell(attrs: Attributes | undefined): number {
     const key = quickKey(attrs);
-    let c = this.cells.get(key);
-    if (c === undefined) {
-      const hist = this.meta.kind === 'histogram';
-      const nb = (this.meta.bounds?.length ?? 0) + 1;
-      c = this.store.writer.addRecord({ t: 's', i: this.meta.id, a: attrs ?? {}, start: Date.now() }, this.n, (first) => {
-        if (hist) {
-          this.store.writer.set(first + nb + 1, Infinity);
-          this.store.writer.set(first + nb + 2, -Infinity);
-        }
-      });
-      if (c < 0) this.store.overflow(this.meta.name);
-      this.cells.set(key, c);
-    }
+    const c = this.cells.get(key);
+    return c !== undefined ? c : this.add(key, attrs);
+  }
+
+  /** The cell of an attribute set already keyed by the caller (the Prometheus drop-in keys by label values). */
+  cellByKey(key: string, attrs: () => Attributes): number {
+    const c = this.cells.get(key);
+    return c !== undefined ? c : this.add(key, attrs());
+  }
+
+  /** The first cell of every series made in this thread (-1 for those the full shard refused). */
+  allCells(): IterableIterator<number> {
+    return this.cells.values();
+  }
+
+  /** Attribute sets of this instrument seen in this thread so far (a full shard's included). */
+  get size(): number {
+    return this.cells.size;
+  }
+
+  private add(key: string, attrs: Attributes | undefined): number {
+    const w = this.store.writer;
+    const c = w.addRecord({ t: 's', i: this.meta.id, a: attrs ?? {}, start: Date.now() }, this.n, (first) => initCells(this.meta, w, first));
+    if (c < 0) this.store.overflow(this.meta.name);
+    // A full shard's -1 is kept too: one attempt per attribute set, not one per measurement.
+    this.cells.set(key, c);
     return c;
   }
 }
@@ -80,11 +93,11 @@ export class ThreadStore {
   constructor(private readonly warn: (w: string) => void) {}
 
   /** The instrument's series, registering it the first time its scope and name are seen. */
-  instrument(scope: Scope, name: string, kind: Kind, opts: MetricOptions | undefined, bounds?: number[]): ShardSeries | undefined {
+  instrument(scope: Scope, name: string, kind: Kind, opts: MetricOptions | undefined, bounds?: number[], extra?: Pick<InstrumentMeta, 'policy' | 'summary'>): ShardSeries | undefined {
     const key = `${scope.name}\u0000${scope.version ?? ''}\u0000${name}`;
     let s = this.instruments.get(key);
     if (s === undefined) {
-      const meta: InstrumentMeta = { t: 'i', id: this.nextId++, scope, name, description: opts?.description ?? '', unit: opts?.unit ?? '', kind, int: opts?.valueType === 0, ...(bounds ? { bounds } : {}) };
+      const meta: InstrumentMeta = { t: 'i', id: this.nextId++, scope, name, description: opts?.description ?? '', unit: opts?.unit ?? '', kind, int: opts?.valueType === 0, ...(bounds ? { bounds } : {}), ...extra };
       if (this.writer.addRecord(meta, 0) < 0) {
         this.overflow(name);
         return undefined;

@@ -55,6 +55,12 @@ export class ThreadShards {
     if (reader.valid()) this.shards.set(source, reader);
   }
 
+  /** A shard of this thread's own (the Prometheus drop-in's in the main thread), read like a worker's. */
+  addLocal(sab: SharedArrayBuffer): void {
+    const source = `${process.pid}/${wt.threadId}`;
+    this.shards.set(source, new ShardReader(sab, { source, pid: process.pid, thread: wt.threadId }));
+  }
+
   /** Reads every shard into the aggregate; a thread that has ended is read one last time and let go. */
   refresh(): void {
     const now = Date.now();
@@ -104,6 +110,8 @@ export function startThreadMetrics(api: Api, data: ThreadsStartData, log: Logger
   channel.postMessage(message);
   channel.close();
   const provider = new ThreadMeterProvider(store);
+  const local = require('./local') as typeof import('./local');
+  local.setLocalStore({ store, view: local.shardView(store, { policy: () => 'pid' }), intervalMs: data.intervalMs });
   if (!api.metrics.setGlobalMeterProvider(provider)) {
     log.debug('multiprocess metrics: this thread already has a global MeterProvider; its metrics stay with it');
     return;
