@@ -510,7 +510,7 @@ compat('summary: with few observations a high quantile is their maximum (nearest
     const max = Math.max(...data);
     assert.ok(Math.abs(v - max) <= max * TOLERANCE, `q0.99 of ${data}: ${v}, want ${max}`);
   }
-}, { ours: 'ours: the sketch reads rank floor(q * (n - 1)), so q0.99 of [1, 2] is 1 and of 1..10 is 8.85 (prom-client: 2 and 10)' });
+});
 
 compat('summary: custom percentiles give exactly those quantile series, then _sum and _count', async ({ p, reg }) => {
   const s = new p.Summary({ name: 's', help: 'h', percentiles: [0.5, 0.9], registers: [reg] });
@@ -803,7 +803,7 @@ compat('registry: registerMetric() takes any object with a name and an async get
   assert.equal(f.help, 'A custom collector');
   assert.ok(Number.isNaN(sampleValue(f, 'custom', { k: 'nan' }))); // prom-client writes "Nan"; parsers take any case
   assert.equal(sampleValue(f, 'custom', { k: 'two' }), 2);
-}, { ours: 'ours: registerMetric() accepts only its own metrics (metrics() calls runCollect() and reads values from the store by name); prom-client takes any { name, get() }' });
+});
 
 compat('registry: HELP text escapes \\ and newline (not quotes) and parses back unchanged', async ({ p, reg }) => {
   const help = 'line one\nback\\slash "quoted"';
@@ -923,7 +923,7 @@ compat('registry: the global register\'s metrics() leaves out metrics created wi
   const names = parse(await p.register.metrics()).map((f) => f.name);
   assert.ok(!names.includes('compat_nowhere_total'), names.join(','));
   assert.ok(!names.includes('compat_elsewhere_total'), names.join(','));
-}, { ours: 'ours: the global register renders every metric in the process store, also those created with registers: [] or registered only in another Registry' });
+});
 
 compat('reset() and remove() forget series: nothing is exported for them until written again (prom-client)', async ({ p, reg }) => {
   const c = new p.Counter({ name: 'c', help: 'h', labelNames: ['m'], registers: [reg] });
@@ -959,7 +959,7 @@ compat('registry: a metric created again under a used name (another registry, af
   third.inc({ k: 'b' });
   assert.deepEqual(family(await scrape(reg), 'reused_total').samples, [{ name: 'reused_total', labels: { k: 'b' }, value: 1 }]);
   assert.deepEqual(await series(first), [{ name: 'reused_total', labels: { k: 'a' }, value: 5 }], 'the first object keeps its own values');
-}, { ours: "ours: values live in a process-wide store keyed by name, so a new metric under a used name (another Registry, after clear() or removeSingleMetric()) shows the old one's values" });
+}, { ours: "ours: get() reads the store by name, so the first object, once replaced, shows the current metric's values (docs/prometheus-drop-in.md)" });
 
 compat('registry: a histogram created again under a used name with other buckets uses its own buckets', async ({ p, reg }) => {
   const first = new p.Histogram({ name: 'lat', help: 'h', registers: [reg] });
@@ -972,7 +972,7 @@ compat('registry: a histogram created again under a used name with other buckets
     f.samples.map((x) => [x.name, x.labels.le ?? null, x.value]),
     [['lat_bucket', '1', 1], ['lat_bucket', '5', 2], ['lat_bucket', '+Inf', 3], ['lat_sum', null, 9], ['lat_count', null, 3]],
   );
-}, { ours: "ours: a new histogram under a used name writes into the first one's store layout (its buckets), so sums and counts land in bucket cells" });
+});
 
 compat('registry: a summary created again under a used name with other percentiles uses its own percentiles and counts', async ({ p, reg }) => {
   const first = new p.Summary({ name: 'dur', help: 'h', percentiles: [0.5], registers: [] });
@@ -983,7 +983,7 @@ compat('registry: a summary created again under a used name with other percentil
   assert.deepEqual(l.map((x) => [x.name, x.labels.quantile]), [['dur', '0.9'], ['dur', '0.99'], ['dur_sum', undefined], ['dur_count', undefined]]);
   assert.equal(pick(l, 'dur_sum'), 20);
   assert.equal(pick(l, 'dur_count'), 1);
-}, { ours: "ours: the second summary shares the first's store entry: it reports the first's percentiles ([0.5]) and its observations (_sum 30, _count 2)" });
+});
 
 compat('registry: a gauge created under a name a counter used leaves every other metric alone', async ({ p, reg }) => {
   new p.Counter({ name: 'x', help: 'h', registers: [] }).inc(5);
@@ -995,7 +995,7 @@ compat('registry: a gauge created under a name a counter used leaves every other
   assert.equal(sampleValue(family(fams, 'y'), 'y'), 1);
   assert.equal(family(fams, 'x').type, 'gauge');
   assert.equal(sampleValue(family(fams, 'x'), 'x'), 3);
-}, { ours: "ours: the gauge reuses the counter's one-cell series and writes its timestamp into the next cell, which belongs to y: y is exported as ~1.8e12 (Date.now())" });
+});
 
 compat('registry: without registers a metric goes to the global register; with two registries it is in both', async ({ p, reg }) => {
   const name = 'compat_global_total';
