@@ -5,16 +5,13 @@ import { Aggregate } from './aggregate';
 import { DeltaState, fold, type FoldOptions, type Folded, toScopeMetrics, toSnapshotOf } from './fold';
 import { gaugePolicies } from './policy';
 import { parentAggregates, sendToParent, watchChildren } from './processes';
-import { toSnapshot } from './snapshot';
+import { type Snapshot, toSnapshot } from './snapshot';
 import { ThreadShards } from './threads';
 import { DROP_IN_SCOPE_KEY, setLocalStore } from './local';
 import { ThreadStore } from './thread-meter';
 
 /** Set by a process that aggregates its children's metrics, to its pid, in its own environment. */
 export const PARENT_MARKER = 'OTEL_NODE_MULTIPROCESS_PARENT';
-
-/** How long a child's process.disconnect() waits for its last snapshot to be written. */
-const FINAL_SEND_MS = 500;
 
 /** Which contributors a reader's collections take in besides the process's own SDK. */
 export type Include = 'threads' | 'all';
@@ -150,43 +147,52 @@ export class Multiprocess {
     return this.sending;
   }
 
+  /** The child's own SDK collection last sent: what a final, synchronous snapshot can include of it. */
+  private lastOwn: Snapshot | undefined;
+
   /** Everything this child has: its SDK's metrics (if built), its threads', the drop-in's and its children's. */
+  private compose(own: Snapshot | undefined): Snapshot {
+    const folded = this.others('all') ?? new Map();
+    if (own !== undefined) fold(folded, own, this.options);
+    return toSnapshotOf(folded, { source: String(process.pid), pid: process.pid });
+  }
+
   private async sendNow(): Promise<void> {
     try {
-      const folded = this.others('all') ?? new Map();
       const own = await this.ownCollect?.();
-      if (own !== undefined) fold(folded, toSnapshot(own, { source: String(process.pid), pid: process.pid }), this.options);
-      await sendToParent(toSnapshotOf(folded, { source: String(process.pid), pid: process.pid }));
+      if (own !== undefined) this.lastOwn = toSnapshot(own, { source: String(process.pid), pid: process.pid });
+      await sendToParent(this.compose(this.lastOwn));
     } catch (err) {
       this.log.debug(`multiprocess metrics: snapshot not sent (${errorText(err)})`);
     }
   }
 
   /**
-   * A child sends at the interval, and before its IPC channel closes: a cluster worker usually
-   * ends by disconnecting (worker.disconnect(), or the primary's), and the channel is gone by the
-   * time 'beforeExit' or 'disconnect' could send. So process.disconnect() waits for one last
-   * snapshot, for at most FINAL_SEND_MS. Wrapped on the process object only, the app's own call
-   * is made unchanged; test/e2e/multiprocess.test.mjs fails if the last snapshot is lost.
+   * A child sends at the interval, and once more when its IPC channel is about to close: a cluster
+   * worker usually ends by disconnecting (worker.disconnect(), or the primary's), and by
+   * 'beforeExit' or 'disconnect' the channel is gone. So process.disconnect() first sends a last
+   * snapshot, synchronously: the threads' and the drop-in's values as they are now, the SDK's as
+   * of the last interval. A message that fits the pipe's buffer is written before the call
+   * returns; Node then disconnects exactly as it would have (Node itself also calls
+   * process.disconnect() when the parent closes the channel: the send then fails quietly).
+   * test/e2e/multiprocess.test.mjs fails if a disconnecting worker's last values are lost.
    */
   private startSending(): void {
     const timer = setInterval(() => void this.send(), this.values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000);
     timer.unref();
     const disconnect = process.disconnect;
     if (typeof disconnect !== 'function') return;
-    let final = false;
-    process.disconnect = (): void => {
-      if (final) return disconnect.call(process);
-      final = true;
-      clearInterval(timer);
-      const done = (): void => {
-        if (process.connected) disconnect.call(process);
-      };
-      const t = setTimeout(done, FINAL_SEND_MS);
-      void this.send().finally(() => {
-        clearTimeout(t);
-        done();
-      });
+    const mp = this;
+    process.disconnect = function (this: NodeJS.Process): void {
+      try {
+        if (process.connected) {
+          clearInterval(timer);
+          void sendToParent(mp.compose(mp.lastOwn));
+        }
+      } catch (err) {
+        mp.log.debug(`multiprocess metrics: last snapshot not sent (${errorText(err)})`);
+      }
+      disconnect.call(this);
     };
   }
 
