@@ -13,6 +13,7 @@ import type {
   ObservableResult,
   UpDownCounter,
 } from '@opentelemetry/api';
+import { attrKey } from './fold';
 import { cellCount, initCells, type InstrumentMeta, ShardWriter } from './shard';
 import type { Kind } from './snapshot';
 
@@ -22,15 +23,16 @@ export const DEFAULT_BOUNDS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2
 type Scope = InstrumentMeta['scope'];
 
 /**
- * Attribute sets as a map key, in the order their keys were written: cheap on the hot path. The
- * same set written in another order gets a second series, which the reader merges again.
+ * Attribute sets as a map key, in the order their keys were written: cheap on the hot path. A
+ * miss falls back to the order-free key, so another order finds the same series.
  */
 function quickKey(a: Attributes | undefined): string {
   if (a === undefined) return '';
   let k = '';
   for (const name in a) {
     const v = a[name];
-    k += `${name}\u0001${typeof v === 'string' ? v : JSON.stringify(v)}\u0002`;
+    // 200 and "200" are two series, as in the SDK.
+    k += typeof v === 'string' ? `${name}\u0001s${v}\u0002` : `${name}\u0001j${JSON.stringify(v)}\u0002`;
   }
   return k;
 }
@@ -38,6 +40,8 @@ function quickKey(a: Attributes | undefined): string {
 /** One instrument's series in this thread's shard. Instruments of the same name share it. */
 export class ShardSeries {
   private readonly cells = new Map<string, number>();
+  /** By the order-free key: the same attributes written in another key order are the same series. */
+  private readonly canonical = new Map<string, number>();
   private readonly n: number;
 
   constructor(
@@ -73,11 +77,18 @@ export class ShardSeries {
   }
 
   private add(key: string, attrs: Attributes | undefined): number {
+    const canon = attrKey(attrs ?? {});
+    const known = this.canonical.get(canon);
+    if (known !== undefined) {
+      this.cells.set(key, known);
+      return known;
+    }
     const w = this.store.writer;
     const c = w.addRecord({ t: 's', i: this.meta.id, a: attrs ?? {}, start: Date.now() }, this.n, (first) => initCells(this.meta, w, first));
     if (c < 0) this.store.overflow(this.meta.name);
     // A full shard's -1 is kept too: one attempt per attribute set, not one per measurement.
     this.cells.set(key, c);
+    this.canonical.set(canon, c);
     return c;
   }
 }

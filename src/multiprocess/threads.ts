@@ -45,7 +45,23 @@ export class ThreadShards {
     };
     const data: ThreadsStartData = { channel: name, intervalMs };
     wt.setEnvironmentData(THREADS_KEY, data);
+    // A thread stopped by worker.terminate() runs no exit handler, so it never marks its shard
+    // closed: the Worker's 'exit' event says it instead (for the workers this thread starts).
+    const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+    dc.subscribe('worker_threads', (message: unknown) => {
+      try {
+        const worker = (message as { worker?: wt.Worker }).worker;
+        const id = worker?.threadId;
+        if (worker === undefined || typeof id !== 'number' || id < 0) return;
+        worker.once('exit', () => this.exited.add(id));
+      } catch (err) {
+        this.log.debug(`multiprocess metrics: a worker thread could not be watched (${errorText(err)})`);
+      }
+    });
   }
+
+  /** Threads whose Worker has emitted 'exit' (their ids are never reused in a process). */
+  private readonly exited = new Set<number>();
 
   private receive(d: unknown): void {
     const m = d as Partial<ShardMessage> | null;
@@ -66,7 +82,7 @@ export class ThreadShards {
     const now = Date.now();
     for (const [source, r] of this.shards) {
       try {
-        const closed = r.closed();
+        const closed = r.closed() || this.exited.has(r.source.thread);
         this.aggregate.update(r.snapshot(now));
         if (r.full() && !this.warnedFull) {
           this.warnedFull = true;
@@ -75,6 +91,7 @@ export class ThreadShards {
         if (closed) {
           this.aggregate.retire(source);
           this.shards.delete(source);
+          this.exited.delete(r.source.thread);
         }
       } catch (err) {
         this.log.debug(`multiprocess metrics: thread ${source} could not be read (${errorText(err)})`);
