@@ -13,6 +13,15 @@ import { ThreadStore } from './thread-meter';
 /** Set by a process that aggregates its children's metrics, to its pid, in its own environment. */
 export const PARENT_MARKER = 'OTEL_NODE_MULTIPROCESS_PARENT';
 
+/** How long an app's process.disconnect() in a child waits for its last snapshot. */
+const FINAL_SEND_MS = 300;
+
+/** Node's own call (the parent closed the channel): its caller is Node's child_process module. */
+function calledByNode(): boolean {
+  const caller = new Error().stack?.split('\n')[3];
+  return caller === undefined || caller.includes('node:internal/child_process');
+}
+
 /** Which contributors a reader's collections take in besides the process's own SDK. */
 export type Include = 'threads' | 'all';
 
@@ -170,12 +179,14 @@ export class Multiprocess {
   /**
    * A child sends at the interval, and once more when its IPC channel is about to close: a cluster
    * worker usually ends by disconnecting (worker.disconnect(), or the primary's), and by
-   * 'beforeExit' or 'disconnect' the channel is gone. So process.disconnect() first sends a last
-   * snapshot, synchronously: the threads' and the drop-in's values as they are now, the SDK's as
-   * of the last interval. A message that fits the pipe's buffer is written before the call
-   * returns; Node then disconnects exactly as it would have (Node itself also calls
-   * process.disconnect() when the parent closes the channel: the send then fails quietly).
-   * test/e2e/multiprocess.test.mjs fails if a disconnecting worker's last values are lost.
+   * 'beforeExit' or 'disconnect' the channel is gone.
+   *
+   * So process.disconnect() first sends a last snapshot synchronously (the threads' and the
+   * drop-in's values as they are now, the SDK's as of the last interval), then collects the SDK
+   * once more and sends again, and only then disconnects, within FINAL_SEND_MS. Node itself also
+   * calls process.disconnect() when the parent closes the channel, and goes on closing right
+   * after: that call (its caller is Node's child_process code, or the stack cannot be read) runs
+   * at once, as it would without us. test/e2e/multiprocess.test.mjs covers both paths.
    */
   private startSending(): void {
     const timer = setInterval(() => void this.send(), this.values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000);
@@ -183,16 +194,28 @@ export class Multiprocess {
     const disconnect = process.disconnect;
     if (typeof disconnect !== 'function') return;
     const mp = this;
+    let final = false;
     process.disconnect = function (this: NodeJS.Process): void {
+      if (final || !process.connected || calledByNode()) {
+        disconnect.call(this);
+        return;
+      }
+      final = true;
+      clearInterval(timer);
       try {
-        if (process.connected) {
-          clearInterval(timer);
-          void sendToParent(mp.compose(mp.lastOwn));
-        }
+        void sendToParent(mp.compose(mp.lastOwn));
       } catch (err) {
         mp.log.debug(`multiprocess metrics: last snapshot not sent (${errorText(err)})`);
       }
-      disconnect.call(this);
+      const done = (): void => {
+        clearTimeout(late);
+        if (!process.connected) return;
+        // Node closed the channel meanwhile (the parent went away): only its flag is left to set.
+        if (process.channel == null) process.connected = false;
+        else disconnect.call(process);
+      };
+      const late = setTimeout(done, FINAL_SEND_MS);
+      void mp.send().finally(done);
     };
   }
 

@@ -415,10 +415,6 @@ test('a worker thread that ends is retired: its counters stay, its gauge and up-
     const afterTerminate = state(all.filter((c) => c.pid === primary && c.thread === '-'));
     await t.test(
       'a terminated thread',
-      {
-        todo:
-          'BUG: worker.terminate() does not emit process "exit" in the thread, so startThreadMetrics never closes the shard; the main thread keeps reading it as live forever (its gauge series and up-down counter stay; its 640 KiB shard is never released)',
-      },
       async () => assert.deepEqual(await settles(afterTerminate), afterTerminate),
     );
   } finally {
@@ -433,20 +429,13 @@ test('short-lived child_process.fork children: what they recorded before ending 
     await app.line('PRIMARY');
     await app.line('READY', 20000);
     // The children are gone and closed: whatever reached the primary is in; 2 s of scrapes for the rest.
-    const m = await scrapeSettles(port, (x) => x?.endings?.return === 100 && x.endings.disconnect === 200 && x.endings.exit === 300, 2000);
+    // A child that calls process.exit() loses its last interval (nothing asynchronous runs after
+    // it, docs/multiprocess-metrics.md), so its count is not awaited or asserted here.
+    const m = await scrapeSettles(port, (x) => x?.endings?.return === 100 && x.endings.disconnect === 200, 2000);
     assert.ok(m, 'the endpoint never answered');
     assert.equal(m.endings.primary, 1);
     await t.test('a child that returns', () => assert.equal(m.endings.return, 100));
-    await t.test(
-      'a child that disconnects its IPC channel',
-      { todo: 'BUG: the final snapshot is sent at shutdown, after the app closed the channel; everything since the last interval is lost (here all of it)' },
-      () => assert.equal(m.endings.disconnect, 200),
-    );
-    await t.test(
-      'a child that calls process.exit()',
-      { todo: 'limitation (as upstream\'s periodic reader): nothing asynchronous runs after process.exit(), so the last interval is lost' },
-      () => assert.equal(m.endings.exit, 300),
-    );
+    await t.test('a child that disconnects its IPC channel', () => assert.equal(m.endings.disconnect, 200));
   } finally {
     await app.kill();
   }
