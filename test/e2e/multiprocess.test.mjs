@@ -127,10 +127,10 @@ async function promSettles(prom, want, seen = []) {
   }
 }
 
-/** Our own endpoint read directly (no Prometheus server): app.requests by route and ending, app.inflight, app.temperature series. */
+/** Our own endpoint read directly (no Prometheus server): app.requests by route (a, c) and ending, app.inflight, app.temperature series. */
 async function scrape(port) {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
-  const out = { a: undefined, endings: {}, inflight: undefined, temps: [] };
+  const out = { a: undefined, c: undefined, endings: {}, inflight: undefined, temps: [] };
   for (const line of (await res.text()).split('\n')) {
     const m = line.match(/^(app_requests_total|app_inflight|app_temperature)(?:\{(.*)\})? (\S+)$/);
     if (!m) continue;
@@ -138,6 +138,7 @@ async function scrape(port) {
     const v = Number(m[3]);
     if (m[1] === 'app_inflight') out.inflight = v;
     else if (m[1] === 'app_temperature') out.temps.push(series(labels.process_pid, labels.thread_id, v));
+    else if (labels.route === 'c') out.c = v;
     else if (labels.route === 'a') {
       out.a = (out.a ?? 0) + v;
       if (labels.ending) out.endings[labels.ending] = v;
@@ -183,7 +184,8 @@ function assertOnlyAppMessages(app) {
     const [where, json] = [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)];
     return { where, m: JSON.parse(json) };
   });
-  const foreign = msgs.filter(({ m }) => !(['ack', 'end'].includes(m?.app) && Object.keys(m).length === 1) && !(m?.app === 'added' && typeof m.w === 'number' && Object.keys(m).length === 2));
+  const own = (m) => (['ack', 'end', 'more', 'more-added'].includes(m?.app) && Object.keys(m).length === 1) || (m?.app === 'added' && typeof m.w === 'number' && Object.keys(m).length === 2);
+  const foreign = msgs.filter(({ m }) => !own(m));
   assert.deepEqual(foreign, [], 'an app message handler received a message the app did not send');
   const children = app.contributors().filter((c) => c.w > 1);
   for (const c of children) {
@@ -192,7 +194,7 @@ function assertOnlyAppMessages(app) {
   }
   // cluster.on('message') in the primary sees each cluster worker's "added" (a replacement's too).
   const clusterWorkers = children.filter((c) => c.thread === '-' && c.w < 100).length;
-  assert.equal(msgs.filter((x) => x.where === 'primary-cluster').length, clusterWorkers);
+  assert.equal(msgs.filter((x) => x.where === 'primary-cluster' && x.m.app === 'added').length, clusterWorkers);
 }
 
 function skipWithoutPrometheus(t) {
@@ -436,6 +438,28 @@ test('short-lived child_process.fork children: what they recorded before ending 
     assert.equal(m.endings.primary, 1);
     await t.test('a child that returns', () => assert.equal(m.endings.return, 100));
     await t.test('a child that disconnects its IPC channel', () => assert.equal(m.endings.disconnect, 200));
+  } finally {
+    await app.kill();
+  }
+});
+
+test('a cluster worker the primary disconnects sends a last snapshot: what its thread recorded just before arrives', { timeout: 60000 }, async () => {
+  const port = await freePort();
+  const app = startApp(CJS, REGISTER.require, promEnv(port, { WORKERS: '1', THREADS: '0' }));
+  try {
+    const primary = await app.line('PRIMARY');
+    await app.line('READY');
+    const all = app.contributors();
+    // The worker's own SDK values have reached the primary once (the disconnect snapshot carries them as of then).
+    const first = await scrapeSettles(port, (m) => m.a === expected(all).a);
+    assert.equal(first?.a, expected(all).a);
+    app.send('disconnect');
+    assert.equal(await app.line('DISCONNECTED'), '1 0');
+    const want = { a: expected(all).a, c: 7, inflight: 1, temps: pidSeries(all.filter((c) => c.pid === primary)) };
+    const pick = (m) => ({ a: m?.a, c: m?.c, inflight: m?.inflight, temps: m?.temps });
+    assert.deepEqual(pick(await scrapeSettles(port, (m) => JSON.stringify(pick(m)) === JSON.stringify(want), 5000)), want);
+    assert.equal(app.stderr, '');
+    assertOnlyAppMessages(app);
   } finally {
     await app.kill();
   }
