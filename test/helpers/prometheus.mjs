@@ -15,7 +15,8 @@ export function prometheusMissing() {
   return existsSync(PROMETHEUS) ? undefined : `${PROMETHEUS} not found (bash .ci/services.sh installs it)`;
 }
 
-export async function startPrometheus(targets) {
+/** `extraArgs`: more command-line flags, e.g. ['--enable-feature=exemplar-storage']. */
+export async function startPrometheus(targets, extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'otel-prom-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
@@ -23,7 +24,7 @@ export async function startPrometheus(targets) {
     ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:', '  - job_name: app', '    static_configs:', `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`, ''].join('\n'),
   );
   const port = await freePort();
-  const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const base = `http://127.0.0.1:${port}`;
