@@ -1,3 +1,4 @@
+import { ignoringOwnRequests } from '../sdk/own-servers';
 import type { LoggerProvider, MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { createRequire } from 'node:module';
 import type { InstrumentationDescriptor } from '../catalog/types';
@@ -186,7 +187,9 @@ export class LazyInstrumentations {
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
       // instrumentations (undici) also read config.enabled at call time, so it must stay true.
-      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)({ ...d.config, ...this.options.get(d.name) });
+      const config: Record<string, unknown> = { ...d.config, ...this.options.get(d.name) };
+      if (d.name === 'http') config.ignoreIncomingRequestHook = ignoringOwnRequests(config.ignoreIncomingRequestHook);
+      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)(config);
       this.isolatePatches(d, instance);
       // Some instrumentations create their instruments only here (runtime-node's collectors
       // exist only after the base constructor ran), as upstream's registerInstrumentations does.

@@ -1,6 +1,7 @@
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
+import { markOwnServer } from './own-servers';
 
 /**
  * The Prometheus exporter is a reader; the scrape endpoint is our own HTTP server, started when
@@ -16,6 +17,7 @@ export function prometheusReader(v: Values, log: Logger, resourceSettled: () => 
     const p = require('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus');
     const http = require('node:http') as typeof import('node:http');
     const server = http.createServer();
+    markOwnServer(server);
     class Served extends p.PrometheusExporter {
       override async onShutdown(): Promise<void> {
         server.close();
@@ -39,7 +41,9 @@ export function prometheusReader(v: Values, log: Logger, resourceSettled: () => 
         .then(() => reader.collect())
         .then(({ resourceMetrics, errors }) => {
           if (errors.length > 0) log.debug(`Prometheus scrape: ${errors.map(errorText).join('; ')}`);
-          const body = serializer.serialize(resourceMetrics) + (extraText?.() ?? '');
+          // The serializer's output may end without a newline ("# no registered metrics").
+          const otel = serializer.serialize(resourceMetrics);
+          const body = otel + (otel === '' || otel.endsWith('\n') ? '' : '\n') + (extraText?.() ?? '');
           res.statusCode = 200;
           res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
           res.end(body);

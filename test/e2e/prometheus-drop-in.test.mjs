@@ -378,7 +378,7 @@ test('cluster: Prometheus scrapes exact totals, merged histograms and summaries 
 
 test(
   'an app without OpenTelemetry metrics: the endpoint gives every drop-in family its HELP line',
-  { todo: 'the serializer\'s output then ends with "# no registered metrics" and no newline; the drop-in text appended to it (src/sdk/prometheus.ts) turns the first family\'s HELP line into part of that comment', timeout: 30000 },
+  { timeout: 30000 },
   async () => {
     const port = await freePort();
     // No http instrumentation: even the scrapes record no OpenTelemetry metric.
@@ -400,6 +400,27 @@ test(
     }
   },
 );
+
+test('scrapes of our endpoint are not the app\'s requests: no server span, no http.server.request.duration', { timeout: 30000 }, async () => {
+  const port = await freePort();
+  const app = startApp(CLUSTER_APP, { OTEL_EXPORTER_PROMETHEUS_PORT: String(port), OTEL_TRACES_EXPORTER: 'console' });
+  try {
+    await app.line('PRIMARY');
+    await app.command('fork 1');
+    await app.command('work 1');
+    let text;
+    for (let i = 0; i < 5; i++) {
+      text = await poll(() => endpointText(port), 10000);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(text?.includes('app_requests_total{'), 'the endpoint answered');
+    await new Promise((r) => setTimeout(r, 1500)); // the console exporter's batch
+    assert.doesNotMatch(app.stdout, /\/metrics/, 'a scrape was traced as a request of the app');
+    assert.doesNotMatch(await endpointText(port), /http_server_request_duration/, 'a scrape was measured as a request of the app');
+  } finally {
+    await app.kill();
+  }
+});
 
 /** One OpenMetrics sample line with its exemplar: { labels, value, exemplar: { trace_id, span_id, value, timestamp } | undefined }. */
 function openMetricsSample(text, name, labels) {
