@@ -161,6 +161,8 @@ else {
   }
 }
 
+if (!folded.error && folded.counterSteps) console.log(`counters, the merge's first step alone (Aggregate.foldInto of ${WORKERS} x ${SERIES}): ${folded.counterSteps.foldInto.toFixed(2)} ms, of which attrKey() for each point: ${folded.counterSteps.attrKeys.toFixed(2)} ms`);
+
 // ---- 3. real Prometheus scrape of a cluster primary ----------------------------------------------
 /** Starts the cluster app; resolves with its port and a kill function once every series is in. */
 async function startCluster(workers) {

@@ -91,5 +91,21 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     out.kinds[kind] = { check };
     for (const name of ['ours', 'baseline']) out.kinds[kind][name] = Object.fromEntries(['collect', 'serialize', 'total', 'bytes', 'errors'].map((k) => [k, median(samples[name].map((s) => s[k]))]));
   }
+  // The merge's first step alone, and the attribute keys it computes: where collect's time goes.
+  const { Aggregate } = require('../../dist/multiprocess/aggregate.js');
+  const { attrKey } = require('../../dist/multiprocess/fold.js');
+  const agg = new Aggregate({ policy: () => 'pid' });
+  const snaps = Array.from({ length: W }, (_, w) => JSON.parse(JSON.stringify(snapshot(w, 'counter'))));
+  for (const sn of snaps) agg.update(sn);
+  const steps = { foldInto: [], attrKeys: [] };
+  for (let r = 0; r <= ROUNDS; r++) {
+    let t0 = process.hrtime.bigint();
+    agg.foldInto(new Map());
+    const a = ms(t0);
+    t0 = process.hrtime.bigint();
+    for (const sn of snaps) for (const p of sn.scopes[0].metrics[0].points) attrKey(p.attrs);
+    if (r > 0) (steps.foldInto.push(a), steps.attrKeys.push(ms(t0)));
+  }
+  out.counterSteps = { foldInto: median(steps.foldInto), attrKeys: median(steps.attrKeys) };
   console.log(JSON.stringify(out));
 })();
