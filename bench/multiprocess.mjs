@@ -147,16 +147,16 @@ if (ok.length > 0) {
 }
 
 // ---- 2. in-process collection --------------------------------------------------------------------
-console.log(`\n2. one collection in-process: Multiprocess.wrap(PrometheusExporter).collect() + PrometheusSerializer, ${WORKERS} contributors x ${SERIES} series (the same attribute sets: ${SERIES} series out); baseline the same ${SERIES} series in the process's own SDK`);
+console.log(`\n2. one collection in-process: Multiprocess.wrap(PrometheusExporter).collect() + PrometheusSerializer + Multiprocess.dropInText() (what our /metrics handler runs), ${WORKERS} contributors x ${SERIES} series (the same attribute sets: ${SERIES} series out); baseline the same ${SERIES} series in the process's own SDK`);
 const folded = await runJson([], 'mp-fold.cjs', { ...clean, MP_WORKERS: String(WORKERS), MP_SERIES: String(SERIES), MP_ROUNDS: '15' });
 if (folded.error) console.log(`failed: ${folded.error}`);
 else {
-  console.log('kind        variant     collect ms   serialize ms   total ms      bytes   total vs baseline   check');
+  console.log('kind        variant     collect ms   serialize ms   drop-in text ms   total ms      bytes   total vs baseline   check');
   for (const [kind, r] of Object.entries(folded.kinds)) {
     for (const v of ['baseline', 'ours']) {
       const s = r[v];
       const check = v === 'ours' ? `${r.check.series} series, sum ${r.check.sum === r.check.expected ? 'exact' : `${r.check.sum} != ${r.check.expected}`}` : '';
-      console.log(`${(v === 'baseline' ? kind : '').padEnd(11)} ${v.padEnd(9)} ${s.collect.toFixed(2).padStart(12)} ${s.serialize.toFixed(2).padStart(14)} ${s.total.toFixed(2).padStart(10)} ${String(s.bytes).padStart(10)} ${x(s.total, r.baseline.total).padStart(19)}   ${check}`);
+      console.log(`${(v === 'baseline' ? kind : '').padEnd(11)} ${v.padEnd(9)} ${s.collect.toFixed(2).padStart(12)} ${s.serialize.toFixed(2).padStart(14)} ${(v === 'ours' ? s.dropIn.toFixed(2) : '').padStart(17)} ${s.total.toFixed(2).padStart(10)} ${String(s.bytes).padStart(10)} ${x(s.total, r.baseline.total).padStart(19)}   ${check}`);
     }
   }
 }
