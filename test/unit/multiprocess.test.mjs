@@ -736,3 +736,28 @@ setInterval(() => {}, 1000); // a pool thread waiting for work
     shards.close();
   }
 });
+
+test('a gauge series is never read before its first value is in it', { todo: 'a race: ShardSeries.add() publishes the series (the record count) before the gauge writes its value and time, so a collection in between reads value 0 at time 0 (1970); caught in most runs of this test' }, async () => {
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const { reader, done } = startWorker(
+    `
+const g = meter.createGauge('queue.depth');
+Atomics.wait(new Int32Array(workerData.go), 0, 0);
+for (let i = 0; i < 20000; i++) g.record(5, { i });
+store.writer.close();
+`,
+    { go: go.buffer },
+  );
+  const r = await reader;
+  Atomics.store(go, 0, 1);
+  Atomics.notify(go, 0);
+  const unset = [];
+  const giveUp = Date.now() + 60_000;
+  for (;;) {
+    const closed = r.closed();
+    for (const sc of r.snapshot().scopes) for (const m of sc.metrics) for (const p of m.points) if (p.time === 0 || p.value !== 5) unset.push(p);
+    if (closed || Date.now() > giveUp) break;
+  }
+  await done;
+  assert.deepEqual(unset.slice(0, 3), []);
+});
