@@ -96,7 +96,7 @@ export function fold(into: Folded, snap: Snapshot, o: FoldOptions): void {
       const policy = m.kind === 'gauge' ? (m.policy ?? o.policy(m.name)) : undefined;
       for (const p of m.points) {
         const attrs = policy === 'pid' ? withSource(p.attrs, snap) : p.attrs;
-        const key = attrKey(attrs);
+        const key = attrs === p.attrs && p.k !== undefined ? p.k : attrKey(attrs);
         const cur = fm.points.get(key);
         if (cur === undefined) {
           fm.points.set(key, { attrs, start: p.start, time: p.time, value: copyValue(p.value), ...(p.exemplar ? { exemplar: p.exemplar } : {}) });
@@ -116,6 +116,7 @@ export function fold(into: Folded, snap: Snapshot, o: FoldOptions): void {
 
 /** The contributor's process.pid (and thread.id for a worker thread), unless a nearer one already set them. */
 function withSource(a: Attributes, snap: Snapshot): Attributes {
+  if (a['process.pid'] !== undefined && (snap.thread === undefined || a['thread.id'] !== undefined)) return a;
   const out: Attributes = { ...a };
   if (out['process.pid'] === undefined) out['process.pid'] = snap.pid;
   if (snap.thread !== undefined && out['thread.id'] === undefined) out['thread.id'] = snap.thread;
@@ -126,7 +127,7 @@ function withSource(a: Attributes, snap: Snapshot): Attributes {
 export function toSnapshotOf(folded: Folded, source: { source: string; pid: number }): Snapshot {
   return {
     ...source,
-    scopes: [...folded.values()].map((fs) => ({ ...fs.scope, metrics: [...fs.metrics.values()].map((fm) => ({ ...fm.meta, points: [...fm.points.values()] })) })),
+    scopes: [...folded.values()].map((fs) => ({ ...fs.scope, metrics: [...fs.metrics.values()].map((fm) => ({ ...fm.meta, points: [...fm.points].map(([k, p]) => ({ ...p, k })) })) })),
   };
 }
 

@@ -116,10 +116,14 @@ export class Multiprocess {
     return { resource: own.resource, scopeMetrics: toScopeMetrics(merged, temporality) };
   }
 
-  /** The Prometheus drop-in's metrics of this process and everything below it, in the text format. */
+  /** The drop-in's metrics the Prometheus reader's last collection set aside (one fold per scrape). */
+  private lastDropIn: Folded | undefined;
+
+  /** The Prometheus drop-in's metrics of this process and everything below it, as of the last Prometheus collection, in the text format. */
   dropInText(): string {
-    const view = this.others('all');
-    if (view?.has(DROP_IN_SCOPE_KEY) !== true) return '';
+    const view = this.lastDropIn;
+    this.lastDropIn = undefined;
+    if (view === undefined) return '';
     return (require('../prometheus/values') as typeof import('../prometheus/values')).renderAll(view);
   }
 
@@ -135,8 +139,12 @@ export class Multiprocess {
       const result = await collect(options);
       try {
         const others = this.others(include);
+        if (withoutDropIn) {
+          const dropIn = others?.get(DROP_IN_SCOPE_KEY);
+          this.lastDropIn = dropIn === undefined ? undefined : new Map([[DROP_IN_SCOPE_KEY, dropIn]]);
+          others?.delete(DROP_IN_SCOPE_KEY);
+        }
         if (others === undefined) return result;
-        if (withoutDropIn) others.delete(DROP_IN_SCOPE_KEY);
         return { ...result, resourceMetrics: this.mergeOwn(result.resourceMetrics, others, reader, deltas) };
       } catch (err) {
         this.once('merge', `multiprocess metrics: other processes' metrics could not be merged (${errorText(err)}); this process's own are exported`);

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { attrKey } from './fold';
 import type { GaugePolicy } from './policy';
 import { SKETCH_BUCKETS, type SummaryValue } from './sketch';
 import type { Exemplar, HistValue, Kind, SnapMetric, SnapPoint, SnapScope, Snapshot } from './snapshot';
@@ -203,6 +204,8 @@ export class ShardWriter extends Views {
 
 interface Series {
   inst: InstrumentMeta;
+  /** attrKey(attrs), made once when the series is first read. */
+  k: string;
   /** The instrument's flag cell: 1 when a newer instrument of its name replaced it. */
   flag: number;
   attrs: Attributes;
@@ -257,7 +260,7 @@ export class ShardReader extends Views {
       if (meta.t === 'i') this.instruments.set(meta.id, { meta, flag: this.dir[r + 2]! });
       else {
         const inst = this.instruments.get(meta.i);
-        if (inst !== undefined) this.series.push({ inst: inst.meta, flag: inst.flag, attrs: meta.a, start: meta.start, cell: this.dir[r + 2]! });
+        if (inst !== undefined) this.series.push({ inst: inst.meta, flag: inst.flag, k: attrKey(meta.a), attrs: meta.a, start: meta.start, cell: this.dir[r + 2]! });
       }
     }
   }
@@ -283,6 +286,9 @@ export class ShardReader extends Views {
         metrics.set(s.inst, m);
       }
       const p = this.point(s, now);
+      // A gauge series is published before its first value is written: not yet a point.
+      if (s.inst.kind === 'gauge' && p.time === 0) continue;
+      p.k = s.k;
       if (s.inst.exemplar === true) {
         const e = this.exemplar(s.cell + valueCells(s.inst));
         if (e !== undefined) p.exemplar = e;

@@ -35,6 +35,8 @@ export interface SnapPoint {
   time: number;
   value: number | HistValue | SummaryValue;
   exemplar?: Exemplar;
+  /** attrKey(attrs), when the sender already knows it: the receiver's merge then skips the sort. */
+  k?: string;
 }
 
 export interface SnapMetric {

@@ -195,7 +195,8 @@ class ThreadMeter implements Meter {
     const n = bounds.length;
     return {
       record(v, attrs) {
-        // The SDK drops negative and non-finite histogram values too.
+        // Negative values are dropped as the SDK drops them; non-finite ones too (the SDK keeps
+        // +Infinity, but an infinite sum cannot travel in a JSON snapshot).
         if (s === undefined || !finite(v) || v < 0) return;
         const c = s.cell(attrs);
         if (c < 0) return;

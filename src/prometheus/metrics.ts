@@ -242,7 +242,11 @@ export class Gauge<T extends string = string> extends Metric<T> {
 
   constructor(config: MetricConfiguration<T>) {
     super(config, 'gauge');
-    if (this.labelNames.length === 0) this.at(undefined);
+    // prom-client shows an unlabelled gauge at 0 from the start.
+    if (this.labelNames.length === 0) {
+      const c = this.at(undefined);
+      if (c >= 0) this.w.set(c + 1, Date.now());
+    }
   }
 
   private write(labels: LabelValues<T> | undefined, v: number, add: boolean): void {
