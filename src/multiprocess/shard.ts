@@ -135,6 +135,8 @@ export class ShardWriter extends Views {
    * a starting value other than 0 (a histogram's min and max).
    */
   addRecord(meta: InstrumentMeta | SeriesMeta, cells: number, init?: (cell: number) => void): number {
+    // Full stays full: no encoding work for each refused series.
+    if (this.full) return -1;
     const bytes = enc.encode(JSON.stringify(meta));
     if (this.records >= MAX_RECORDS || this.arenaUsed + bytes.length > ARENA_BYTES || this.cellsUsed + cells > MAX_CELLS) {
       this.full = true;

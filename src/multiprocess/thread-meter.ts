@@ -23,18 +23,19 @@ export const DEFAULT_BOUNDS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2
 type Scope = InstrumentMeta['scope'];
 
 /**
- * Attribute sets as a map key, in the order their keys were written: cheap on the hot path. A
- * miss falls back to the order-free key, so another order finds the same series.
+ * Attribute sets to series without building a string on the hot path: a trie walked by each
+ * key and value as written (strings from an app's objects keep their hash, so each step is one
+ * cheap Map lookup). 200 and "200" are different keys, as in the SDK. A miss falls back to the
+ * order-free key, so the same attributes in another key order find the same series.
  */
-function quickKey(a: Attributes | undefined): string {
-  if (a === undefined) return '';
-  let k = '';
-  for (const name in a) {
-    const v = a[name];
-    // 200 and "200" are two series, as in the SDK.
-    k += typeof v === 'string' ? `${name}\u0001s${v}\u0002` : `${name}\u0001j${JSON.stringify(v)}\u0002`;
-  }
-  return k;
+class Node {
+  readonly next = new Map<unknown, Node>();
+  /** The series' first cell; -2 until this path has been resolved. */
+  cell = -2;
+}
+
+function isPrimitive(v: unknown): boolean {
+  return v === null || (typeof v !== 'object' && typeof v !== 'function');
 }
 
 /** One instrument's series in this thread's shard. Instruments of the same name share it. */
@@ -53,44 +54,108 @@ export class ShardSeries {
     this.n = cellCount(meta);
   }
 
+  private readonly root = new Node();
+  /** Attribute sets with array values: keyed by their JSON (an array is a new object each time). */
+  private readonly byJson = new Map<string, number>();
+
   /** The series' first cell, made on first use; -1 when the shard is full. */
   cell(attrs: Attributes | undefined): number {
-    const key = quickKey(attrs);
-    const c = this.cells.get(key);
-    return c !== undefined ? c : this.add(key, attrs);
+    let node: Node | undefined = this.root;
+    if (attrs !== undefined) {
+      for (const name in attrs) {
+        const v = attrs[name];
+        if (!isPrimitive(v)) return this.cellByJson(attrs);
+        node = node.next.get(name)?.next.get(v);
+        if (node === undefined) break;
+      }
+    }
+    if (node !== undefined && node.cell !== -2) return node.cell;
+    const c = this.add(attrs);
+    // Only sets that made a series get a path: when the shard is full, new sets leave no trace.
+    if (c >= 0) this.path(attrs).cell = c;
+    return c;
   }
 
-  /** The cell of an attribute set already keyed by the caller (the Prometheus drop-in keys by label values). */
+  private path(attrs: Attributes | undefined): Node {
+    let node = this.root;
+    for (const name in attrs) {
+      let byName = node.next.get(name);
+      if (byName === undefined) node.next.set(name, (byName = new Node()));
+      const v = attrs[name];
+      let byValue = byName.next.get(v);
+      if (byValue === undefined) byName.next.set(v, (byValue = new Node()));
+      node = byValue;
+    }
+    return node;
+  }
+
+  private cellByJson(attrs: Attributes): number {
+    const key = JSON.stringify(attrs);
+    const c = this.byJson.get(key) ?? this.add(attrs);
+    if (c >= 0) this.byJson.set(key, c);
+    return c;
+  }
+
+  /**
+   * The Prometheus drop-in's lookup: label values in labelNames order walk a trie of their own;
+   * a miss builds the string key (200 and "200" are one series there, as in prom-client).
+   */
+  cellByLabels(names: readonly string[], labels: Readonly<Record<string, string | number | undefined>> | undefined, attrs: () => Attributes): number {
+    let node: Node | undefined = this.labelRoot;
+    for (let i = 0; i < names.length && node !== undefined; i++) node = node.next.get(labels?.[names[i]!]);
+    if (node !== undefined && node.cell !== -2) return node.cell;
+    let key = '';
+    for (const n of names) {
+      const v = labels?.[n];
+      key += v === undefined ? '\u0002\u0001' : `${v}\u0001`;
+    }
+    const c = this.cellByKey(key, attrs);
+    if (c >= 0) {
+      let at = this.labelRoot;
+      for (const n of names) {
+        const v = labels?.[n];
+        let next = at.next.get(v);
+        if (next === undefined) at.next.set(v, (next = new Node()));
+        at = next;
+      }
+      at.cell = c;
+    }
+    return c;
+  }
+
+  private readonly labelRoot = new Node();
+
+  /** The cell of an attribute set already keyed by the caller. */
   cellByKey(key: string, attrs: () => Attributes): number {
     const c = this.cells.get(key);
-    return c !== undefined ? c : this.add(key, attrs());
+    if (c !== undefined) return c;
+    const made = this.add(attrs());
+    if (made >= 0) this.cells.set(key, made);
+    return made;
   }
 
-  /** The first cell of every series made in this thread (-1 for those the full shard refused). */
-  allCells(): IterableIterator<number> {
-    return this.cells.values();
-  }
-
-  /** Attribute sets of this instrument seen in this thread so far (a full shard's included). */
-  get size(): number {
-    return this.cells.size;
-  }
-
-  private add(key: string, attrs: Attributes | undefined): number {
+  private add(attrs: Attributes | undefined): number {
     const canon = attrKey(attrs ?? {});
     const known = this.canonical.get(canon);
-    if (known !== undefined) {
-      this.cells.set(key, known);
-      return known;
-    }
+    if (known !== undefined) return known;
     const w = this.store.writer;
     const c = w.addRecord({ t: 's', i: this.meta.id, a: attrs ?? {}, start: Date.now() }, this.n, (first) => initCells(this.meta, w, first));
     if (c < 0) this.store.overflow(this.meta.name);
-    // A full shard's -1 is kept too: one attempt per attribute set, not one per measurement.
-    this.cells.set(key, c);
-    this.canonical.set(canon, c);
+    else this.canonical.set(canon, c);
     return c;
   }
+
+  /** The first cell of every series made in this thread. */
+  allCells(): IterableIterator<number> {
+    return this.canonical.values();
+  }
+
+  /** Series of this instrument in this thread so far. */
+  get size(): number {
+    return this.canonical.size;
+  }
+
+
 }
 
 /**

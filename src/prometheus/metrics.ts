@@ -125,24 +125,16 @@ export abstract class Metric<T extends string = string> {
 
   /** The series' first cell, made on first use; -1 when capped or the store is full. Unknown labels throw, as in prom-client. */
   protected at(labels: LabelValues<T> | undefined): number {
-    const names = this.labelNames;
-    let key = '';
     if (labels !== undefined) {
-      let given = 0;
-      for (let i = 0; i < names.length; i++) {
-        const v = labels[names[i]!];
-        if (v === undefined) key += '\u0002\u0001';
-        else {
-          given++;
-          key += `${v}\u0001`;
-        }
-      }
+      // More defined labels than labelNames accounts for: one of them is unknown.
       let n = 0;
       for (const k in labels) if (labels[k as T] !== undefined) n++;
-      if (n !== given) this.unknownLabel(labels);
+      const names = this.labelNames;
+      for (let i = 0; i < names.length; i++) if (labels[names[i]!] !== undefined) n--;
+      if (n !== 0) this.unknownLabel(labels);
     }
     try {
-      return this.series.cellByKey(key, () => this.attributes(labels));
+      return this.series.cellByLabels(this.labelNames, labels, () => this.attributes(labels));
     } catch (err) {
       if (err === CAPPED) return -1;
       throw err;
