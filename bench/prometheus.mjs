@@ -29,7 +29,7 @@ const apps = join(here, 'apps', 'prometheus');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: node bench/prometheus.mjs [--node 22|24|PATH] [--rounds 11] [--target-ms 60] [--scrapes 25] [--threads 4] [--workers 4] [--scrape-workers 8] [--series 1000] [--json FILE]');
+  console.log('usage: node bench/prometheus.mjs [--node 22|24|PATH] [--rounds 11] [--target-ms 60] [--scrapes 25] [--threads 4] [--workers 4] [--scrape-workers 8] [--series 1000] [--json FILE] [--only ops|scrape] [--cpu-prof DIR]');
   process.exit(0);
 }
 const NODES = { 22: 'node_modules/node22/bin/node', 24: 'node_modules/node/bin/node' };
@@ -43,7 +43,15 @@ const WORKERS = opt('--workers', '4');
 const SCRAPE_WORKERS = Number(opt('--scrape-workers', '8'));
 const SERIES = Number(opt('--series', '1000'));
 const json = opt('--json');
-const REGISTER = ['--require', join(root, 'register', 'index.cjs')];
+// Every child (and the cluster workers, which inherit it) writes a CPU profile there:
+// `node bench/cpuprofile-top.mjs FILE` reads one.
+const cpuProf = opt('--cpu-prof');
+const ONLY = opt('--only');
+if (ONLY !== undefined && ONLY !== 'ops' && ONLY !== 'scrape') {
+  console.error('--only takes ops or scrape');
+  process.exit(2);
+}
+const REGISTER = [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), '--require', join(root, 'register', 'index.cjs')];
 if (!existsSync(join(root, 'dist', 'prometheus', 'index.js'))) {
   console.error('dist/ is missing: run `npm run build` (npm run bench:prometheus does)');
   process.exit(1);
@@ -134,16 +142,16 @@ function summarize(sampleSets) {
 
 function printOps(title, rows) {
   console.log(`\n${title}`);
-  console.log('operation                       ours ns  prom ns  ours/prom (IQR of rounds)   CPU: ours   prom  ours/prom');
+  console.log(`${'operation'.padEnd(33)} ours ns  prom ns  ours/prom (IQR of rounds)   CPU: ours   prom  ours/prom`);
   for (const [op, r] of Object.entries(rows)) {
     if (!r.ours) {
       const [[lib, v]] = Object.entries(r);
-      console.log(`${op.padEnd(31)} ${v.ns.toFixed(0).padStart(7)}  (${lib})`);
+      console.log(`${op.padEnd(33)} ${v.ns.toFixed(0).padStart(7)}  (${lib})`);
       continue;
     }
     const iqr = `(${r.ratioRange[0].toFixed(2)}-${r.ratioRange[1].toFixed(2)})`;
     console.log(
-      `${op.padEnd(31)} ${r.ours.ns.toFixed(0).padStart(7)}  ${r.prom.ns.toFixed(0).padStart(7)}  ${r.ratio.toFixed(2).padStart(9)} ${iqr.padEnd(15)}  ${r.ours.cpuNs.toFixed(0).padStart(9)}  ${r.prom.cpuNs.toFixed(0).padStart(5)}  ${r.cpuRatio.toFixed(2).padStart(9)}`,
+      `${op.padEnd(33)} ${r.ours.ns.toFixed(0).padStart(7)}  ${r.prom.ns.toFixed(0).padStart(7)}  ${r.ratio.toFixed(2).padStart(9)} ${iqr.padEnd(15)}  ${r.ours.cpuNs.toFixed(0).padStart(9)}  ${r.prom.cpuNs.toFixed(0).padStart(5)}  ${r.cpuRatio.toFixed(2).padStart(9)}`,
     );
   }
 }
@@ -269,57 +277,59 @@ console.log('ns = wall time per call, median over rounds; CPU = the thread\'s CP
 
 const started = Date.now();
 const loadBefore = loadavg()[0];
-const threads = await runJson('threads.cjs', await envFor({ PROM_THREADS: THREADS }));
-const single = summarize([threads.single]);
-const reference = summarize([threads.reference]);
-printOps('single thread (main thread, under the register hook)', { ...single, ...reference });
-const multi = summarize(threads.threads);
-printOps(`${THREADS} worker threads at once (per thread; prom-client: each thread's own registry, no view across threads)`, multi);
-const threadTotalsOk = printTotals(threads.totals);
-console.log(`ours' register.metrics() in the main thread, ${THREADS} ended threads' shards and its own: ${threads.metricsReadMs.map((x) => x.toFixed(1)).join(', ')} ms`);
+const raw = { node: version, promClient: prom, command: `node bench/prometheus.mjs ${args.join(' ')}`.trim(), rounds: Number(ROUNDS), targetMs: Number(TARGET_MS), summary: {} };
+const targets = [];
 
-const cl = await runJson('cluster.cjs', await envFor({ PROM_WORKERS: WORKERS }));
-const workers = summarize(cl.workers);
-printOps(`${WORKERS} cluster workers at once (per worker)`, workers);
-const clusterTotalsOk = printTotals(cl.totals);
-console.log(`(ours' totals in the primary matched ${cl.totalsAfterMs} ms after the last worker finished)`);
+if (ONLY !== 'scrape') {
+  const threads = await runJson('threads.cjs', await envFor({ PROM_THREADS: THREADS }));
+  const single = summarize([threads.single]);
+  const reference = summarize([threads.reference]);
+  printOps('single thread (main thread, under the register hook)', { ...single, ...reference });
+  const multi = summarize(threads.threads);
+  printOps(`${THREADS} worker threads at once (per thread; prom-client: each thread's own registry, no view across threads)`, multi);
+  const threadTotalsOk = printTotals(threads.totals);
+  console.log(`ours' register.metrics() in the main thread, ${THREADS} ended threads' shards and its own: ${threads.metricsReadMs.map((x) => x.toFixed(1)).join(', ')} ms`);
 
-const sc = await scrape();
-console.log(`\nscrape: ${SCRAPE_WORKERS} cluster workers x ${SERIES} series each (the same label sets in every worker), ${SCRAPES} rounds, alternating; median (IQR) ms`);
-console.log('phase                 GET /metrics (ours)    register.metrics() (ours)   clusterMetrics() (prom-client)   ours GET/prom   body bytes (ours / prom)   primary CPU idle');
-for (const [phase, r] of Object.entries(sc)) {
-  const f = (x) => `${x.medianMs.toFixed(1)} (${x.iqrMs[0].toFixed(1)}-${x.iqrMs[1].toFixed(1)})`.padEnd(22);
-  console.log(
-    `${phase.padEnd(21)} ${f(r.get)} ${f(r.ours).padEnd(27)} ${f(r.prom).padEnd(32)} ${(r.get.medianMs / r.prom.medianMs).toFixed(2).padStart(13)}   ${`${r.bytes.get} / ${r.bytes.prom}`.padEnd(26)} ${r.primaryIdleCpuMsPerS.toFixed(0)} ms/s`,
-  );
+  const cl = await runJson('cluster.cjs', await envFor({ PROM_WORKERS: WORKERS }));
+  const workers = summarize(cl.workers);
+  printOps(`${WORKERS} cluster workers at once (per worker)`, workers);
+  const clusterTotalsOk = printTotals(cl.totals);
+  console.log(`(ours' totals in the primary matched ${cl.totalsAfterMs} ms after the last worker finished)`);
+
+  for (const op of ['counter inc(labels)', 'counter inc({ fresh object })']) {
+    const rs = [single[op], multi[op], workers[op]];
+    targets.push(`${op}, ours/prom-client <= 0.5: single thread ${rs[0].ratio.toFixed(2)}, ${THREADS} threads ${rs[1].ratio.toFixed(2)}, ${WORKERS} workers ${rs[2].ratio.toFixed(2)} -> ${rs.every((r) => r.ratio <= 0.5) ? 'met' : 'missed'}`);
+  }
+  targets.push(`ours' totals exact across threads: ${threadTotalsOk}, across cluster workers: ${clusterTotalsOk}`);
+  Object.assign(raw.summary, { single, reference, threads: multi, workers });
+  Object.assign(raw, { totals: { threads: threads.totals, workers: cl.totals }, callsPerRound: { single: threads.n, workers: cl.n }, metricsReadMs: threads.metricsReadMs });
 }
-console.log(`(primary CPU idle: the primary's CPU per second while nothing is asked, workers sending snapshots every 200 ms)`);
 
-const inc = single['counter inc(labels)'];
-const incT = multi['counter inc(labels)'];
-const incW = workers['counter inc(labels)'];
-const scrapeMs = sc.counter.get.medianMs;
+if (ONLY !== 'ops') {
+  const sc = await scrape();
+  console.log(`\nscrape: ${SCRAPE_WORKERS} cluster workers x ${SERIES} series each (the same label sets in every worker), ${SCRAPES} rounds, alternating; median (IQR) ms`);
+  console.log('phase                 GET /metrics (ours)    register.metrics() (ours)   clusterMetrics() (prom-client)   ours GET/prom   body bytes (ours / prom)   primary CPU idle');
+  for (const [phase, r] of Object.entries(sc)) {
+    const f = (x) => `${x.medianMs.toFixed(1)} (${x.iqrMs[0].toFixed(1)}-${x.iqrMs[1].toFixed(1)})`.padEnd(22);
+    console.log(
+      `${phase.padEnd(21)} ${f(r.get)} ${f(r.ours).padEnd(27)} ${f(r.prom).padEnd(32)} ${(r.get.medianMs / r.prom.medianMs).toFixed(2).padStart(13)}   ${`${r.bytes.get} / ${r.bytes.prom}`.padEnd(26)} ${r.primaryIdleCpuMsPerS.toFixed(0)} ms/s`,
+    );
+  }
+  console.log(`(primary CPU idle: the primary's CPU per second while nothing is asked, workers sending snapshots every 200 ms)`);
+  const scrapeMs = sc.counter.get.medianMs;
+  targets.push(`scrape of ${SCRAPE_WORKERS} workers x ${SERIES} series < 10 ms: ${scrapeMs.toFixed(1)} ms -> ${scrapeMs < 10 ? 'met' : 'missed'} (prom-client clusterMetrics(): ${sc.counter.prom.medianMs.toFixed(1)} ms)`);
+  const strip = (v) => ({ ...v, get: { ...v.get, samples: undefined }, ours: { ...v.ours, samples: undefined }, prom: { ...v.prom, samples: undefined } });
+  raw.summary.scrape = Object.fromEntries(Object.entries(sc).map(([k, v]) => [k, strip(v)]));
+  raw.scrape = sc;
+}
+
 console.log('\ntargets (issue 10)');
-console.log(`labelled counter inc, ours/prom-client <= 0.5: single thread ${inc.ratio.toFixed(2)}, ${THREADS} threads ${incT.ratio.toFixed(2)}, ${WORKERS} workers ${incW.ratio.toFixed(2)} -> ${[inc, incT, incW].every((r) => r.ratio <= 0.5) ? 'met' : 'missed'}`);
-console.log(`scrape of ${SCRAPE_WORKERS} workers x ${SERIES} series < 10 ms: ${scrapeMs.toFixed(1)} ms -> ${scrapeMs < 10 ? 'met' : 'missed'} (prom-client clusterMetrics(): ${sc.counter.prom.medianMs.toFixed(1)} ms)`);
-console.log(`ours' totals exact across threads: ${threadTotalsOk}, across cluster workers: ${clusterTotalsOk}`);
-const load = [loadBefore, loadavg()[0]];
-console.log(`took ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${load.map((x) => x.toFixed(1)).join(' -> ')} on ${cpus().length} cores`);
-
-const raw = {
-  node: version,
-  promClient: prom,
-  command: `node bench/prometheus.mjs ${args.join(' ')}`.trim(),
-  load,
-  cores: cpus().length,
-  rounds: Number(ROUNDS),
-  targetMs: Number(TARGET_MS),
-  summary: { single, reference, threads: multi, workers, scrape: Object.fromEntries(Object.entries(sc).map(([k, v]) => [k, { ...v, get: { ...v.get, samples: undefined }, ours: { ...v.ours, samples: undefined }, prom: { ...v.prom, samples: undefined } }])) },
-  totals: { threads: threads.totals, workers: cl.totals },
-  callsPerRound: { single: threads.n, workers: cl.n },
-  metricsReadMs: threads.metricsReadMs,
-  scrape: sc,
-};
+for (const t of targets) console.log(t);
+raw.load = [loadBefore, loadavg()[0]];
+raw.cores = cpus().length;
+console.log(`took ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${raw.load.map((x) => x.toFixed(1)).join(' -> ')} on ${raw.cores} cores`);
 if (json) writeFileSync(json, JSON.stringify(raw, null, 1));
-console.log(`results: ${saveResults('prometheus', version, raw)}`);
+// A profiled or partial run is not kept with the others.
+if (cpuProf || ONLY) console.log(`results not saved (${cpuProf ? `a profiled run; profiles in ${cpuProf}` : `--only ${ONLY}`})`);
+else console.log(`results: ${saveResults('prometheus', version, raw)}`);
 process.exit(0);

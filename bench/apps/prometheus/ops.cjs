@@ -13,6 +13,7 @@ const ARGS = [
   ['GET', '/api/users', '404'],
   ['DELETE', '/api/orders', '500'],
 ];
+const STATUS = ARGS.map((a) => Number(a[2]));
 const SETS = ARGS.map(([method, route, status]) => ({ method, route, status }));
 /** Values spread over the default buckets (5 ms to 10 s) and their ends. */
 const VALUES = Array.from({ length: 64 }, (_, i) => 0.001 * 1.13 ** i);
@@ -27,6 +28,7 @@ function makeOps(lib) {
   const help = 'bench';
   const labelNames = LABEL_NAMES;
   const cObj = new lib.Counter({ name: 'bench_inc_object_total', help, labelNames });
+  const cFresh = new lib.Counter({ name: 'bench_inc_fresh_total', help, labelNames });
   const cLabels = new lib.Counter({ name: 'bench_inc_labels_total', help, labelNames });
   const cChild = new lib.Counter({ name: 'bench_inc_child_total', help, labelNames });
   const kids = ARGS.map((a) => cChild.labels(...a));
@@ -37,6 +39,13 @@ function makeOps(lib) {
   return {
     'counter inc(labels)': (n) => {
       for (let i = 0; i < n; i++) cObj.inc(SETS[i % 5]);
+    },
+    // As a request handler writes it: a new object per call, the status a number.
+    'counter inc({ fresh object })': (n) => {
+      for (let i = 0; i < n; i++) {
+        const a = ARGS[i % 5];
+        cFresh.inc({ method: a[0], route: a[1], status: STATUS[i % 5] });
+      }
     },
     'counter labels(a,b,c).inc()': (n) => {
       for (let i = 0; i < n; i++) {
@@ -65,6 +74,7 @@ function makeOps(lib) {
 /** Where each operation's calls land in ours, to check the totals a scrape shows. */
 const TOTALS = {
   'counter inc(labels)': 'bench_inc_object_total',
+  'counter inc({ fresh object })': 'bench_inc_fresh_total',
   'counter labels(a,b,c).inc()': 'bench_inc_labels_total',
   'counter child.inc()': 'bench_inc_child_total',
   'histogram observe(labels)': 'bench_observe_seconds_count',
@@ -89,16 +99,31 @@ function timeOnce(run, n) {
   return { ns, cpuNs: ((c.user + c.system) * 1000) / n };
 }
 
-const CALIBRATE = 2000;
+const CHUNK = 1000;
+const CALIBRATE_MS = 25;
+
+/** Calls in chunks until CALIBRATE_MS have passed: ns per call, a one-off pause spread thin. */
+function calibrate(run) {
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  let ns = 0;
+  while (ns < CALIBRATE_MS * 1e6) {
+    run(CHUNK);
+    calls += CHUNK;
+    ns = Number(process.hrtime.bigint() - t0);
+  }
+  return { calls, nsPerCall: ns / calls };
+}
 
 /**
- * Times every operation of every library. Per operation: a calibration (CALIBRATE calls each,
- * twice) picks n, the calls per round, so that the slower library's round lasts about targetMs
- * (the thread CPU clock ticks coarsely here: short rounds would read as 0 or a whole tick); one
- * warm-up round each; then `rounds` rounds in which the libraries alternate, swapping order every
- * round. `sync()` runs before each segment, the same number of times whatever n is (a barrier
- * across threads or processes, so they run the same library at the same time). Returns
- * { samples: { [op]: { [lib]: [{ ns, cpuNs }] } }, calls: { [op]: calls per library }, n }.
+ * Times every operation of every library. Per operation: a calibration (about CALIBRATE_MS each,
+ * which also warms the JIT) and two warm-up rounds pick n, the calls per round, so that the slower
+ * library's round lasts about targetMs (the thread CPU clock ticks coarsely here: short rounds
+ * would read as 0 or a whole tick); then `rounds` rounds in which the libraries alternate,
+ * swapping order every round. `sync()` runs before each segment, the same number of times
+ * whatever n is (a barrier across threads or processes, so they run the same library at the same
+ * time). Returns { samples: { [op]: { [lib]: [{ ns, cpuNs }] } }, calls: { [op]: calls per
+ * library }, n: { [op]: calls per round } }.
  */
 async function timeAll(opsByLib, { targetMs, rounds, sync = async () => {} }) {
   const libs = Object.keys(opsByLib);
@@ -109,24 +134,35 @@ async function timeAll(opsByLib, { targetMs, rounds, sync = async () => {} }) {
   for (const op of names) {
     samples[op] = Object.fromEntries(libs.map((l) => [l, []]));
     let slowest = 0;
+    const made = {};
     for (const l of libs) {
       await sync();
-      opsByLib[l][op](CALIBRATE);
-      slowest = Math.max(slowest, timeOnce(opsByLib[l][op], CALIBRATE).ns);
+      const c = calibrate(opsByLib[l][op]);
+      made[l] = c.calls;
+      slowest = Math.max(slowest, c.nsPerCall);
     }
-    const n = Math.max(CALIBRATE, Math.min(5_000_000, Math.round((targetMs * 1e6) / slowest)));
+    const size = (nsPerCall) => Math.max(CHUNK, Math.min(5_000_000, Math.round((targetMs * 1e6) / nsPerCall)));
+    let n = size(slowest);
+    // Two warm-up rounds each (always two: the barrier needs the same count everywhere), each
+    // re-sizing n from a longer sample than the calibration's.
+    for (let w = 0; w < 2; w++) {
+      slowest = 0;
+      for (const l of libs) {
+        await sync();
+        slowest = Math.max(slowest, timeOnce(opsByLib[l][op], n).ns);
+        made[l] += n;
+      }
+      n = size(slowest);
+    }
     ns[op] = n;
-    for (const l of libs) {
-      await sync();
-      opsByLib[l][op](n);
-    }
     for (let r = 0; r < rounds; r++) {
       for (const l of r % 2 === 0 ? libs : [...libs].reverse()) {
         await sync();
         samples[op][l].push(timeOnce(opsByLib[l][op], n));
       }
     }
-    calls[op] = 2 * CALIBRATE + (rounds + 1) * n;
+    // What ours' store must show: every call made, calibration included.
+    calls[op] = (made.ours ?? 0) + rounds * n;
   }
   return { samples, calls, n: ns };
 }
