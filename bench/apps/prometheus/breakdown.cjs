@@ -1,21 +1,22 @@
 'use strict';
 // Where the drop-in's time goes (docs/performance.md, "Prometheus drop-in"):
 // `node bench/apps/prometheus/breakdown.cjs` after a build, no register hook needed.
-//   inc    ours' labelled counter inc taken apart: the steps of Metric.at() and Counter.add one
-//          by one, against prom-client's inc, and a lookup that builds no string (nested maps
-//          by label value) for comparison;
+//   inc    ours' labelled counter inc taken apart: the store write, the unknown-label check, the
+//          series lookup (ShardSeries.cellByLabels, a trie by label value), against
+//          prom-client's inc and against the string-keyed lookup the drop-in used before;
 //   scrape the primary's work per scrape, alone: folding 8 contributors x 1,000 counter series
-//          (dist/multiprocess Aggregate.foldInto, attrKey for every point) and rendering them.
+//          as the workers send them (Aggregate.foldInto) and rendering them, with what the
+//          points' keys cost when computed at every scrape (attrKey), as before.
 const { LIBS, SETS, LABEL_NAMES } = require('./ops.cjs');
 const { ShardWriter } = require('../../../dist/multiprocess/shard.js');
 const { Aggregate } = require('../../../dist/multiprocess/aggregate.js');
-const { attrKey } = require('../../../dist/multiprocess/fold.js');
+const { attrKey, fold, toSnapshotOf } = require('../../../dist/multiprocess/fold.js');
 const { renderAll } = require('../../../dist/prometheus/values.js');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 let sink = 0;
 
-/** The key Metric.at() builds from label values, as in src/prometheus/metrics.ts. */
+/** The key the drop-in built from label values before the trie, then looked up in a Map. */
 function keyOf(labels) {
   let key = '';
   for (let i = 0; i < LABEL_NAMES.length; i++) {
@@ -24,9 +25,11 @@ function keyOf(labels) {
   }
   return key;
 }
-function countKeys(labels) {
+/** Metric.at()'s check: no label outside labelNames. */
+function check(labels) {
   let n = 0;
   for (const k in labels) if (labels[k] !== undefined) n++;
+  for (let i = 0; i < LABEL_NAMES.length; i++) if (labels[LABEL_NAMES[i]] !== undefined) n--;
   return n;
 }
 
@@ -34,16 +37,12 @@ function incSteps() {
   const w = new ShardWriter();
   const cells = new BigInt64Array(new SharedArrayBuffer(64));
   const byKey = new Map(SETS.map((s, i) => [keyOf(s), i]));
-  const byValue = new Map();
-  SETS.forEach((s, i) => {
-    const route = byValue.get(s.method) ?? new Map();
-    byValue.set(s.method, route);
-    const status = route.get(s.route) ?? new Map();
-    route.set(s.route, status);
-    status.set(s.status, i);
-  });
   const ours = new (LIBS.ours().Counter)({ name: 'breakdown_total', help: 'h', labelNames: LABEL_NAMES });
   const prom = new (LIBS.prom().Counter)({ name: 'breakdown_total', help: 'h', labelNames: LABEL_NAMES });
+  // The metric's own series (a protected field in TypeScript): the lookup inc() makes.
+  const series = ours.series;
+  for (const s of SETS) ours.inc(s);
+  const none = () => ({});
   const steps = {
     'Atomics.add(BigInt64Array, 1n)': (n) => {
       for (let i = 0; i < n; i++) Atomics.add(cells, i & 7, 1n);
@@ -51,27 +50,20 @@ function incSteps() {
     'ShardWriter.add (the store write)': (n) => {
       for (let i = 0; i < n; i++) w.add(i % 5, 1);
     },
-    'key string built': (n) => {
-      for (let i = 0; i < n; i++) sink += keyOf(SETS[i % 5]).length;
+    'unknown-label check (for-in)': (n) => {
+      for (let i = 0; i < n; i++) sink += check(SETS[i % 5]);
     },
-    '+ for-in label check': (n) => {
-      for (let i = 0; i < n; i++) sink += keyOf(SETS[i % 5]).length + countKeys(SETS[i % 5]);
-    },
-    '+ Map.get(key)': (n) => {
-      for (let i = 0; i < n; i++) sink += byKey.get(keyOf(SETS[i % 5])) + countKeys(SETS[i % 5]);
+    'series lookup (cellByLabels, trie)': (n) => {
+      for (let i = 0; i < n; i++) sink += series.cellByLabels(LABEL_NAMES, SETS[i % 5], none);
     },
     'ours counter.inc(labels)': (n) => {
       for (let i = 0; i < n; i++) ours.inc(SETS[i % 5]);
     },
-    'nested maps by value + check + add': (n) => {
-      for (let i = 0; i < n; i++) {
-        const l = SETS[i % 5];
-        w.add(byValue.get(l.method).get(l.route).get(l.status), 1);
-        sink += countKeys(l);
-      }
-    },
     'prom-client counter.inc(labels)': (n) => {
       for (let i = 0; i < n; i++) prom.inc(SETS[i % 5]);
+    },
+    'before: key string + Map.get': (n) => {
+      for (let i = 0; i < n; i++) sink += byKey.get(keyOf(SETS[i % 5]));
     },
   };
   const N = 300_000;
@@ -91,10 +83,13 @@ function scrapeSteps() {
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
   const sets = Array.from({ length: 1000 }, (_, i) => ({ method: methods[i % 5], route: `/api/v1/resource${Math.floor(i / 5) % 20}`, status: String(200 + Math.floor(i / 100)) }));
   const agg = new Aggregate({ policy: () => 'pid' });
+  const metric = { name: 'bench_scrape_total', description: 'bench', unit: '', kind: 'counter', int: false, points: sets.map((a) => ({ attrs: a, start: 1, time: 2, value: 1 })) };
   for (let w = 0; w < 8; w++) {
-    // As a snapshot arrives over IPC: JSON, so every worker's attribute objects are its own.
-    const metric = { name: 'bench_scrape_total', description: 'bench', unit: '', kind: 'counter', int: false, points: sets.map((a) => ({ attrs: a, start: 1, time: 2, value: 1 })) };
-    agg.update(JSON.parse(JSON.stringify({ source: String(1000 + w), pid: 1000 + w, scopes: [{ name: 'otel-autoinstrument/prometheus', metrics: [metric] }] })));
+    // As a worker sends it (toSnapshotOf: each point with its key), and as it arrives over IPC:
+    // JSON, so every worker's attribute objects are its own.
+    const folded = new Map();
+    fold(folded, { source: 'w', pid: 1000 + w, scopes: [{ name: 'otel-autoinstrument/prometheus', metrics: [metric] }] }, { policy: () => 'pid' });
+    agg.update(JSON.parse(JSON.stringify(toSnapshotOf(folded, { source: String(1000 + w), pid: 1000 + w }))));
   }
   const time = (f) => {
     const xs = [];
@@ -108,9 +103,9 @@ function scrapeSteps() {
   let folded = new Map();
   console.log('\none scrape in the primary, 8 workers x 1,000 counter series (ms, median of 41)');
   const copies = Array.from({ length: 8 }, () => JSON.parse(JSON.stringify(sets)));
-  console.log(`  attrKey() of 8,000 points                ${time(() => copies.forEach((c) => c.forEach((a) => (sink += attrKey(a).length))))}`);
   console.log(`  Aggregate.foldInto (what others() does)  ${time(() => agg.foldInto((folded = new Map())))}`);
   console.log(`  renderAll (1,000 merged series)          ${time(() => (sink += renderAll(folded).length))}`);
+  console.log(`  before: attrKey() of 8,000 points        ${time(() => copies.forEach((c) => c.forEach((a) => (sink += attrKey(a).length))))}`);
 }
 
 incSteps();
