@@ -6,6 +6,8 @@
 import { globalRegistry } from './registry';
 
 export { AggregatorRegistry, Registry } from './registry';
+export { collectDefaultMetrics } from './default-metrics';
+export type { DefaultMetricsCollectorConfiguration } from './default-metrics';
 export { Counter, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, Gauge, Histogram, Metric, Summary } from './metrics';
 export type { Aggregator, HistogramConfiguration, LabelValues, MetricConfiguration, MetricObject, SummaryConfiguration } from './metrics';
 export type { MetricValue } from './values';

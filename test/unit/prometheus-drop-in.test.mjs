@@ -106,3 +106,23 @@ test('worker threads without the register hook: each thread counts for itself, n
   assert.equal(samples(text, 'thread_local_total')[0].value, 100);
   assert.equal(samples(await prom.register.metrics(), 'thread_local_total')[0].value, 3);
 });
+
+test("collectDefaultMetrics(): prom-client's names and types for what it collects, with live values", async () => {
+  const reg = new prom.Registry();
+  prom.collectDefaultMetrics({ register: reg, prefix: 'd_' });
+  const pc = require('prom-client');
+  const theirs = new pc.Registry();
+  pc.collectDefaultMetrics({ register: theirs, prefix: 'd_' });
+  const types = (text) => new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+  const ours = types(await reg.metrics());
+  const reference = types(await theirs.metrics());
+  assert.ok(ours.size >= 20, `${ours.size} families`);
+  for (const [name, type] of ours) assert.equal(reference.get(name), type, `${name}: prom-client has ${reference.get(name) ?? 'no such metric'}`);
+  const text = await reg.metrics();
+  const value = (name) => samples(text, name).find((s) => s.name === name)?.value;
+  assert.ok(value('d_process_resident_memory_bytes') > 1e6);
+  assert.ok(value('d_nodejs_heap_size_used_bytes') > 1e5);
+  const cpu = value('d_process_cpu_seconds_total');
+  assert.ok(cpu > 0 && Math.abs(cpu - value('d_process_cpu_user_seconds_total') - value('d_process_cpu_system_seconds_total')) < 1e-6, text);
+  assert.equal(samples(text, 'd_nodejs_version_info')[0].labels, `{version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`);
+});
