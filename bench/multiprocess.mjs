@@ -20,19 +20,12 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.mjs';
 import { saveResults } from './results.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: node bench/multiprocess.mjs [--node 22|24|PATH] [--n OPS] [--rounds R] [--repeats C] [--m ADDS] [--workers W] [--series S] [--scrapes K] [--scrape-rounds R] [--json FILE]');
-  process.exit(0);
-}
-const NODES = { 22: 'node_modules/node22/bin/node', 24: 'node_modules/node/bin/node' };
-const nodeArg = opt('--node', process.env.BENCH_NODE ?? '24');
-const node = NODES[nodeArg] ? join(root, NODES[nodeArg]) : nodeArg;
+const { args, opt, node } = benchArgs('usage: node bench/multiprocess.mjs [--node 22|24|PATH] [--n OPS] [--rounds R] [--repeats C] [--m ADDS] [--workers W] [--series S] [--scrapes K] [--scrape-rounds R] [--json FILE]');
 const N = opt('--n', '200000');
 const ROUNDS = opt('--rounds', '7');
 const REPEATS = Number(opt('--repeats', '2'));

@@ -21,20 +21,13 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.mjs';
 import { saveResults } from './results.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const apps = join(here, 'apps', 'prometheus');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: node bench/prometheus.mjs [--node 22|24|PATH] [--rounds 11] [--target-ms 60] [--scrapes 25] [--threads 4] [--workers 4] [--scrape-workers 8] [--series 1000] [--json FILE] [--only ops|scrape] [--cpu-prof DIR]');
-  process.exit(0);
-}
-const NODES = { 22: 'node_modules/node22/bin/node', 24: 'node_modules/node/bin/node' };
-const nodeArg = opt('--node', process.env.BENCH_NODE ?? '24');
-const node = NODES[nodeArg] ? join(root, NODES[nodeArg]) : nodeArg;
+const { args, opt, node } = benchArgs('usage: node bench/prometheus.mjs [--node 22|24|PATH] [--rounds 11] [--target-ms 60] [--scrapes 25] [--threads 4] [--workers 4] [--scrape-workers 8] [--series 1000] [--json FILE] [--only ops|scrape] [--cpu-prof DIR]');
 const ROUNDS = opt('--rounds', '11');
 const TARGET_MS = opt('--target-ms', '60');
 const SCRAPES = Number(opt('--scrapes', '25'));
