@@ -3,11 +3,11 @@
 // @opentelemetry/api Meter API (test/fixtures/apps/multiprocess/app.cjs and its .mjs twin). What a
 // real Prometheus server scrapes and what a real OTLP decoder receives must equal the sums exactly.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
 import { freePort, prometheusMissing, startPrometheus } from '../helpers/prometheus.mjs';
-import { APPS, cleanEnv, REGISTER } from '../helpers/run.mjs';
+import { killAllApps, REGISTER, startApp as startAppProcess } from '../helpers/run.mjs';
 
 const CJS = 'multiprocess/app.cjs';
 const ESM = 'multiprocess/app.mjs';
@@ -16,9 +16,8 @@ let receiver;
 before(async () => (receiver = await startReceiver()));
 after(() => receiver?.close());
 
-/** Every app this file started; each test kills its own, this catches what a failure skipped. */
-const running = new Set();
-after(async () => Promise.all([...running].map((a) => a.kill())));
+// Each test kills its own apps; this catches what a failure skipped.
+after(killAllApps);
 
 let n = 0;
 const service = (what) => `multiprocess-${what}-${process.pid}-${++n}`;
@@ -30,49 +29,15 @@ const BASE_ENV = {
   OTEL_NODE_MULTIPROCESS_INTERVAL: '200',
 };
 
-/**
- * Starts the fixture app in its own process group (so one kill takes down the primary, its cluster
- * workers and forks), with stdin open for its commands.
- */
+/** The fixture app (its own process group, stdin open for its commands), with its contributors as it printed them. */
 function startApp(script, flags, env) {
-  const child = spawn(process.execPath, [...flags, script], { cwd: APPS, env: cleanEnv({ ...BASE_ENV, ...env }), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.on('error', () => undefined);
-  const closed = new Promise((r) => child.once('close', r));
-  const app = {
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    lines: (prefix) => stdout.split('\n').filter((l) => l === prefix || l.startsWith(`${prefix} `)).map((l) => l.slice(prefix.length + 1)),
-    /** The first line `prefix ...`, waited for at most `timeoutMs`; fails with the output. */
-    async line(prefix, timeoutMs = 15000) {
-      const seen = await waitFor(() => app.lines(prefix).length > 0, timeoutMs);
-      assert.ok(seen, `no "${prefix}" line within ${timeoutMs} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-      return app.lines(prefix)[0];
-    },
-    send: (line) => child.stdin.write(`${line}\n`),
-    /** Contributors as the app printed them: [{ w, pid, thread }], thread '-' for a main thread. */
-    contributors: () => app.lines('CONTRIB').map((l) => {
+  const app = startAppProcess(flags, script, { env: { ...BASE_ENV, ...env } });
+  /** [{ w, pid, thread }], thread '-' for a main thread. */
+  app.contributors = () =>
+    app.lines('CONTRIB').map((l) => {
       const [w, pid, thread] = l.split(' ');
       return { w: Number(w), pid, thread };
-    }),
-    async kill() {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
-      running.delete(app);
-    },
-  };
-  running.add(app);
+    });
   return app;
 }
 

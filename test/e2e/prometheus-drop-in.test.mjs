@@ -4,13 +4,12 @@
 // workers, worker threads and workers that die or disconnect; summaries must give the percentiles
 // of all observations together; exemplars must carry the active span's ids.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { family, parse, sampleValue } from '../helpers/prom-text.mjs';
 import { freePort, prometheusMissing, startPrometheus } from '../helpers/prometheus.mjs';
-import { APPS, cleanEnv, ROOT } from '../helpers/run.mjs';
+import { killAllApps, ROOT, startApp as startAppProcess } from '../helpers/run.mjs';
 
 const REGISTER_CJS = join(ROOT, 'register', 'index.cjs');
 const CLUSTER_APP = 'prometheus-drop-in/cluster-app.cjs';
@@ -52,63 +51,22 @@ async function poll(f, timeoutMs = 20000, everyMs = 100) {
   }
 }
 
-/** Every app this file started; each test kills its own, this catches what a failure skipped. */
-const running = new Set();
-after(() => Promise.all([...running].map((a) => a.kill())));
+// Each test kills its own apps; this catches what a failure skipped.
+after(killAllApps);
 
-/** A fixture app under the register hook, in its own process group (one kill ends it and its workers). */
+/** A fixture app under the register hook (its own process group), with the cluster app's command protocol. */
 function startApp(script, env) {
-  const child = spawn(process.execPath, ['--require', REGISTER_CJS, script], { cwd: APPS, env: cleanEnv({ ...BASE_ENV, ...env }), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  // Complete lines, kept as they come: polling never re-splits the whole output.
-  const complete = [];
-  let partial = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d) => {
-    stdout += d;
-    const parts = (partial + d).split('\n');
-    partial = parts.pop();
-    complete.push(...parts);
-  });
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.on('error', () => undefined);
-  const closed = new Promise((r) => child.once('close', r));
+  const app = startAppProcess(['--require', REGISTER_CJS], script, { env: { ...BASE_ENV, ...env } });
   let seq = 0;
-  const app = {
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    lines: (prefix) => complete.filter((l) => l.startsWith(`${prefix} `)).map((l) => l.slice(prefix.length + 1)),
-    /** The first line "prefix ...", waited for at most `timeoutMs`. */
-    async line(prefix, timeoutMs = 15000) {
-      const got = await poll(() => app.lines(prefix)[0], timeoutMs, 25);
-      assert.ok(got !== undefined, `no "${prefix}" line within ${timeoutMs} ms.\nstdout:\n${stdout.slice(-3000)}\nstderr:\n${stderr.slice(-3000)}`);
-      return got;
-    },
-    /** Sends a command to the cluster app and waits for its answer's payload. */
-    async command(cmd, timeoutMs = 15000) {
-      const n = ++seq;
-      child.stdin.write(`${n} ${cmd}\n`);
-      const done = await poll(() => app.lines('OK').find((l) => l.split(' ')[0] === String(n)) ?? app.lines('FAIL').find((l) => l.split(' ')[0] === String(n)), timeoutMs, 25);
-      assert.ok(done !== undefined, `no answer to "${cmd}" within ${timeoutMs} ms.\nstdout:\n${stdout.slice(-3000)}\nstderr:\n${stderr.slice(-3000)}`);
-      assert.ok(app.lines('OK').includes(done), `"${cmd}" failed: ${done}`);
-      return done.slice(String(n).length + 1);
-    },
-    async kill() {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await Promise.race([closed, sleep(5000)]);
-      running.delete(app);
-    },
+  /** Sends a command to the cluster app and waits for its answer's payload. */
+  app.command = async (cmd, timeoutMs = 15000) => {
+    const n = ++seq;
+    app.send(`${n} ${cmd}`);
+    const done = await poll(() => app.lines('OK').find((l) => l.split(' ')[0] === String(n)) ?? app.lines('FAIL').find((l) => l.split(' ')[0] === String(n)), timeoutMs, 25);
+    assert.ok(done !== undefined, `no answer to "${cmd}" within ${timeoutMs} ms.\nstdout:\n${app.stdout.slice(-3000)}\nstderr:\n${app.stderr.slice(-3000)}`);
+    assert.ok(app.lines('OK').includes(done), `"${cmd}" failed: ${done}`);
+    return done.slice(String(n).length + 1);
   };
-  running.add(app);
   return app;
 }
 

@@ -48,3 +48,64 @@ export function runCommand(cmd, args, { env = {}, timeoutMs = 30000, cwd = APPS,
 export function runNode(nodeArgs, script, { args = [], ...options } = {}) {
   return runCommand(process.execPath, [...nodeArgs, script, ...args], options);
 }
+
+/** Apps started by startApp() and not yet killed: a file's after() hook ends what a failure left. */
+const running = new Set();
+
+export function killAllApps() {
+  return Promise.all([...running].map((a) => a.kill()));
+}
+
+/**
+ * Starts `node [...nodeArgs] script` for a test to talk to while it runs (a cluster primary, a
+ * server): in its own process group, so kill() ends it and every worker it forked; stdin open for
+ * commands; stdout kept as complete lines, so polling never re-splits the whole output.
+ */
+export function startApp(nodeArgs, script, { env = {}, cwd = APPS } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  const complete = [];
+  let partial = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    const parts = (partial + d).split('\n');
+    partial = parts.pop();
+    complete.push(...parts);
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.on('error', () => undefined);
+  const closed = new Promise((r) => child.once('close', r));
+  const app = {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    /** The payloads of the lines "prefix ..." (and bare "prefix" lines, as ''). */
+    lines: (prefix) => complete.filter((l) => l === prefix || l.startsWith(`${prefix} `)).map((l) => l.slice(prefix.length + 1)),
+    /** The first line "prefix ...", waited for at most `timeoutMs`; fails with the output. */
+    async line(prefix, timeoutMs = 15000) {
+      const end = Date.now() + timeoutMs;
+      while (app.lines(prefix).length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      const got = app.lines(prefix)[0];
+      if (got === undefined) throw new Error(`no "${prefix}" line within ${timeoutMs} ms.\nstdout:\n${stdout.slice(-3000)}\nstderr:\n${stderr.slice(-3000)}`);
+      return got;
+    },
+    send: (line) => child.stdin.write(`${line}\n`),
+    async kill() {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+      running.delete(app);
+    },
+  };
+  running.add(app);
+  return app;
+}
