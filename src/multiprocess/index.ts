@@ -18,7 +18,12 @@ const FINAL_SEND_MS = 300;
 
 /** Node's own call (the parent closed the channel): its caller is Node's child_process module. */
 function calledByNode(): boolean {
-  const caller = new Error().stack?.split('\n')[3];
+  let caller: string | undefined;
+  try {
+    caller = new Error().stack?.split('\n')[3];
+  } catch {
+    // an app's Error.prepareStackTrace that throws: take the safe side
+  }
   return caller === undefined || caller.includes('node:internal/child_process');
 }
 
@@ -38,7 +43,8 @@ export class Multiprocess {
   private readonly shards: ThreadShards;
   readonly child: boolean;
   readonly options: FoldOptions;
-  private readonly stopWatching: () => void;
+  /** OTEL_NODE_MULTIPROCESS_INTERVAL (its table default is 1000; the type allows none). */
+  private readonly intervalMs: number;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -53,8 +59,9 @@ export class Multiprocess {
     this.threads = new Aggregate(this.options);
     this.children = new Aggregate(this.options);
     this.child = parentAggregates(values.OTEL_NODE_MULTIPROCESS_PARENT);
-    this.shards = new ThreadShards(this.threads, log, values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000);
-    this.stopWatching = watchChildren(this.children, log);
+    this.intervalMs = values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000;
+    this.shards = new ThreadShards(this.threads, log, this.intervalMs);
+    watchChildren(this.children, log);
     // Inherited by the processes the app starts (cluster.fork and child_process.fork copy the
     // environment), which is how a child knows its parent collects its metrics.
     process.env[PARENT_MARKER] = String(process.pid);
@@ -70,7 +77,7 @@ export class Multiprocess {
         return store;
       },
       view: () => this.others('all') ?? new Map(),
-      intervalMs: values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000,
+      intervalMs: this.intervalMs,
     });
     if (this.child) {
       log.debug(`multiprocess metrics: sending to parent process ${process.ppid}`);
@@ -197,7 +204,7 @@ export class Multiprocess {
    * at once, as it would without us. test/e2e/multiprocess.test.mjs covers both paths.
    */
   private startSending(): void {
-    const timer = setInterval(() => void this.send(), this.values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? 1000);
+    const timer = setInterval(() => void this.send(), this.intervalMs);
     timer.unref();
     const disconnect = process.disconnect;
     if (typeof disconnect !== 'function') return;
@@ -217,10 +224,15 @@ export class Multiprocess {
       }
       const done = (): void => {
         clearTimeout(late);
-        if (!process.connected) return;
-        // Node closed the channel meanwhile (the parent went away): only its flag is left to set.
-        if (process.channel == null) process.connected = false;
-        else disconnect.call(process);
+        try {
+          if (!process.connected) return;
+          // Node closed the channel meanwhile (the parent went away): only its flag is left to set.
+          if (process.channel == null) process.connected = false;
+          else disconnect.call(process);
+        } catch (err) {
+          // Runs from a timer or a promise: a throw here would be the app's uncaught exception.
+          mp.log.debug(`multiprocess metrics: disconnect after the last snapshot failed (${errorText(err)})`);
+        }
       };
       const late = setTimeout(done, FINAL_SEND_MS);
       void mp.send().finally(done);
@@ -246,10 +258,5 @@ export class Multiprocess {
       }
     }
     return new SnapshotSender();
-  }
-
-  close(): void {
-    this.stopWatching();
-    this.shards.close();
   }
 }

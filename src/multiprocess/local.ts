@@ -1,4 +1,4 @@
-import { errorText } from '../log';
+import { createLogger } from '../log';
 import { fold, type FoldOptions, type Folded } from './fold';
 import { ShardReader } from './shard';
 import { ThreadStore } from './thread-meter';
@@ -49,13 +49,8 @@ export function localStore(): LocalStore {
   const g = globalThis as Slot;
   let s = g[KEY];
   if (s === undefined) {
-    const store = new ThreadStore((w) => {
-      try {
-        process.stderr.write(`otel-autoinstrument: warning: ${w}\n`);
-      } catch (err) {
-        void errorText(err);
-      }
-    });
+    const log = createLogger('warn');
+    const store = new ThreadStore((w) => log.warn(w));
     s = { store, view: shardView(store, { policy: () => 'sum' }), intervalMs: DEFAULT_INTERVAL_MS };
     g[KEY] = s;
   }
