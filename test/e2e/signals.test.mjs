@@ -1,9 +1,12 @@
 // How the process ends is the app's, with or without us: exit codes, signals and the first lines
 // of an uncaught exception's report are compared with the same app run without the launcher.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
-import { REGISTER, runNode } from '../helpers/run.mjs';
+import { REGISTER, ROOT, runNode } from '../helpers/run.mjs';
 
 let receiver;
 before(async () => {
@@ -91,4 +94,61 @@ test('process.exit() with the backend down: the exit is held for at most the sen
   assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
   const ours = res.stderr.split('\n').filter((l) => l.startsWith('otel-autoinstrument'));
   assert.ok(ours.length <= 1, res.stderr);
+});
+
+// A signal that arrives after the loop's last poll (or before its first) is delivered only by a
+// poll: with a listener of ours installed, the process would otherwise end 0 instead of 128+N.
+const BIN = join(ROOT, 'bin', 'otel-instrument.js');
+const early = {
+  require: (args, opts) => runNode(REGISTER.require, 'early-signal-app.cjs', { args, ...opts }),
+  import: (args, opts) => runNode(REGISTER.import, 'early-signal-app.cjs', { args, ...opts }),
+  'otel-instrument': (args, opts) => runNode([], BIN, { args: ['node', 'early-signal-app.cjs', ...args], ...opts }),
+};
+const quiet = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+
+for (const [entry, run] of Object.entries(early)) {
+  for (const [how, sig] of [['main', 'SIGTERM'], ['immediate', 'SIGTERM'], ['timer', 'SIGINT']]) {
+    test(`${entry}: a ${sig} raised from ${how === 'main' ? 'the main module' : `a${how === 'immediate' ? 'n' : ''} ${how}`} ends the process as without us`, async () => {
+      const plain = await runNode([], 'early-signal-app.cjs', { args: [how, '', sig] });
+      const ours = await run([how, '', sig], { env: quiet });
+      assert.equal(plain.signal, sig, 'the fixture ends by its signal without us');
+      // otel-instrument mirrors a child's death by signal N as 128+N.
+      if (entry === 'otel-instrument') assert.equal(ours.code, 128 + osConstants.signals[sig], ours.stderr);
+      else assert.equal(ours.signal, sig, `code=${ours.code} ${ours.stderr}`);
+      assert.equal(ours.stdout, plain.stdout);
+    });
+  }
+}
+
+for (const mode of ['require', 'import']) {
+  test(`--${mode}: a SIGTERM that arrives while the main module runs ends the process by SIGTERM`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'early-signal-'));
+    try {
+      const go = (child, out, file) => {
+        if (!out.includes('busy') || existsSync(file)) return;
+        child.kill('SIGTERM');
+        writeFileSync(file, '');
+      };
+      const plain = await runNode([], 'early-signal-app.cjs', { args: ['external', join(dir, 'plain')], onStdout: (out, child) => go(child, out, join(dir, 'plain')) });
+      const ours = await runNode(REGISTER[mode], 'early-signal-app.cjs', { args: ['external', join(dir, 'ours')], env: quiet, onStdout: (out, child) => go(child, out, join(dir, 'ours')) });
+      assert.equal(plain.signal, 'SIGTERM');
+      assert.equal(ours.signal, 'SIGTERM', `code=${ours.code} ${ours.stderr}`);
+      assert.equal(ours.stdout, 'busy\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("the exit flush leaves the app's beforeExit listeners to run as often as without us (once)", async () => {
+  const e = { APP_BEFORE_EXIT: '1', OTEL_SERVICE_NAME: `before-exit-${n++}`, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRICS_EXPORTER: 'none' };
+  const plain = await runNode([], 'early-signal-app.cjs', { args: ['none'], env: e });
+  assert.equal(plain.stdout, 'main done\nbefore-exit\n');
+  for (const mode of ['require', 'import']) {
+    // A span to flush: the flush keeps the loop alive after the app's listener ran.
+    const ours = await runNode([...REGISTER[mode], `--${mode}`, './tools/one-span.cjs'], 'early-signal-app.cjs', { args: ['none'], env: e });
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.equal(ours.stdout, plain.stdout, mode);
+  }
+  assert.ok(await waitFor(() => spansOf(e.OTEL_SERVICE_NAME).length === 2), JSON.stringify(spansOf(e.OTEL_SERVICE_NAME).map((s) => s.name)));
 });
