@@ -23,7 +23,7 @@ export function generate() {
     'otel-autoinstrument reads only the variables below, once, at startup. A blank value counts as unset.',
     'A value that cannot be used produces one warning on stderr naming the variable, the value and what is used instead; the app always runs.',
     'Standard variables follow the [OpenTelemetry SDK environment specification](https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/); our own additions are named `OTEL_NODE_*`.',
-    'Secret values are never printed.',
+    'Secret values, and the userinfo of any URL, are never printed: not in warnings, logs, the doctor or `--print-config` ([reliability](reliability.md#isolation-and-secrets)).',
     '',
   ];
   for (const [group, title] of Object.entries(GROUPS)) {

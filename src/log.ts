@@ -1,3 +1,5 @@
+import { redact } from './redact';
+
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 
 const RANK: Record<LogLevel, number> = { none: 0, error: 1, warn: 2, info: 3, debug: 4, verbose: 5, all: 6 };
@@ -15,12 +17,13 @@ export interface Logger {
 /**
  * Our own diagnostics go straight to fd 2 with one prefix. Writing must never throw into the
  * app (stderr may be closed or a broken pipe), and must not go through console, which the app
- * or an instrumentation may have patched.
+ * or an instrumentation may have patched. Every line is redacted (src/redact.ts): an upstream
+ * message or an error text may quote a URL or a header.
  */
 export function createLogger(level: LogLevel): Logger {
   const write = (kind: string, msg: string): void => {
     try {
-      process.stderr.write(`${PREFIX}: ${kind}: ${msg}\n`);
+      process.stderr.write(`${PREFIX}: ${kind}: ${redact(msg)}\n`);
     } catch {
       // nowhere left to report to
     }

@@ -10,6 +10,7 @@ import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
 import { dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
+import { useSecrets } from './config/secrets';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
@@ -147,6 +148,7 @@ function startOnce(options: StartRequest): Handle {
     return skipped(entry, eff.error);
   }
   const pre = eff.config;
+  useSecrets(pre.values);
   // Before any skip: a worker thread starts no SDK, but its metrics still reach the main thread's.
   if (!isMainThread && multiprocessWanted(pre.values)) startThreadMetricsSafely(pre.values);
   const worker = tracedWorker();
@@ -164,6 +166,7 @@ function startOnce(options: StartRequest): Handle {
   const distro = plugins.distro;
   const config = withDistro(eff, env, top, distro);
   const v = config.values;
+  useSecrets(v);
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...(options.warnings ?? []), ...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);

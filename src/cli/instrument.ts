@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { CATALOG } from '../catalog/catalog.generated';
 import { effectiveConfig, withDistro } from '../config/effective';
 import { loadPlugins } from '../plugins';
+import { useSecrets } from '../config/secrets';
+import { redact } from '../redact';
 import { TABLE } from '../config/table';
 import { GROUP_TITLES } from '../config/types';
 import { has } from '../node-features';
@@ -84,7 +86,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const plugins = loadPlugins(eff.config.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
     const config = withDistro(eff, process.env, flagEnv, plugins.distro);
-    process.stdout.write(printConfig(config, { ...plugins, warnings: [...eff.fileWarnings, ...plugins.warnings] }, process.env, nodeOptions, command));
+    useSecrets(config.values);
+    process.stdout.write(redact(printConfig(config, { ...plugins, warnings: [...eff.fileWarnings, ...plugins.warnings] }, process.env, nodeOptions, command)));
     return 0;
   }
   const [cmd, ...args] = command;

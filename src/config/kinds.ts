@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import type { ParseResult, VarGroup, VarSpec } from './types';
+import { redactUserinfo } from '../redact';
 
 interface Common {
   group: VarGroup;
@@ -109,16 +110,9 @@ export function numberVar(c: Common & { default?: number; min?: number; max?: nu
   });
 }
 
-/** A URL as it may be shown: a password in its userinfo is replaced. */
+/** A URL as it may be shown: its userinfo is replaced whole (a token is often the user part alone). */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    u.password = 'REDACTED';
-    return u.href;
-  } catch {
-    return url;
-  }
+  return redactUserinfo(url);
 }
 
 /** An absolute http(s) URL; anything else is refused so the exporter never gets a malformed endpoint. */

@@ -1,5 +1,6 @@
 import { TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
+import { REDACTED, redactUserinfo } from '../redact';
 
 /** Where a value came from; flags are otel-instrument's command-line options, options start()'s. */
 export type Source = 'flag' | 'option' | 'env' | 'file' | 'distro' | 'default';
@@ -23,11 +24,9 @@ export interface Config {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const REDACTED = '[REDACTED]';
-
 function quote(spec: VarSpec<unknown>, raw: string): string {
-  // A password in a URL's userinfo is a secret wherever it appears.
-  return spec.sensitive ? REDACTED : JSON.stringify(raw.replace(/(\/\/[^/:@\s]*:)[^@/\s]*@/g, '$1REDACTED@'));
+  // URL userinfo is a secret wherever it appears.
+  return spec.sensitive ? REDACTED : JSON.stringify(redactUserinfo(raw));
 }
 
 function shown(spec: VarSpec<unknown>, value: unknown): string {

@@ -3,6 +3,8 @@ import { CATALOG } from '../catalog/catalog.generated';
 import { effectiveConfig, withDistro } from '../config/effective';
 import type { Config } from '../config/parse';
 import { errorText } from '../log';
+import { useSecrets } from '../config/secrets';
+import { redactDeep } from '../redact';
 import { loadPlugins } from '../plugins';
 import { launcherVersion } from '../report/startup';
 import { parseOrExit } from '../cli/parse-args';
@@ -70,7 +72,9 @@ function configOf(env: NodeJS.ProcessEnv, findings: Finding[]): Config | undefin
   }
   const plugins = loadPlugins(eff.config.values, new Set(CATALOG.map((d) => d.name)), undefined, process.cwd());
   for (const w of [...eff.fileWarnings, ...plugins.warnings]) findings.push(finding('warning', 'config', w));
-  return withDistro(eff, env, {}, plugins.distro);
+  const config = withDistro(eff, env, {}, plugins.distro);
+  useSecrets(config.values);
+  return config;
 }
 
 /** `otel-instrument doctor ...`: prints the findings, resolves with the exit code. */
@@ -104,7 +108,8 @@ export async function doctor(argv: readonly string[], hook: HookPlan): Promise<n
   } catch (err) {
     findings.push(finding('error', 'doctor-failed', `the doctor itself failed: ${errorText(err)}`));
   }
-  const report: DoctorReport = { launcher: launcherVersion(), node: process.versions.node, ok: !findings.some((f) => f.severity === 'error'), findings, ...(run ? { run } : {}) };
+  // Findings quote endpoints, headers and the command's own report: nothing secret is printed.
+  const report: DoctorReport = redactDeep({ launcher: launcherVersion(), node: process.versions.node, ok: !findings.some((f) => f.severity === 'error'), findings, ...(run ? { run } : {}) });
   process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : textReport(report));
   return report.ok ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { errorText, type Logger } from '../log';
+import { redactDeep } from '../redact';
 import type { StartupReport } from './startup';
 
 /** How often the report file is refreshed while the command runs (the doctor may kill it). */
@@ -17,7 +18,7 @@ export function writeDoctorReports(file: string, report: () => StartupReport, lo
     if (failed) return;
     try {
       const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(report()));
+      writeFileSync(tmp, JSON.stringify(redactDeep(report())));
       renameSync(tmp, `${file}.${process.pid}.json`);
     } catch (err) {
       failed = true;

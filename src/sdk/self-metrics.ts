@@ -1,5 +1,6 @@
 import { type Attributes, type Meter, ValueType } from '@opentelemetry/api';
 import { exportStats, onExportDuration, type Signal } from './export-stats';
+import { redact } from '../redact';
 
 /** The instrumentation scope of otel-autoinstrument's own metrics. */
 export const SELF_SCOPE = 'otel-autoinstrument/self';
@@ -18,9 +19,9 @@ const SIGNAL_ATTR = 'autoinstrument.signal';
 /** Export durations span milliseconds (a local collector) to the export timeout (10 s by default). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/** "connection refused" -> "connection_refused", "HTTP 500" -> "http_500": error.type values. */
+/** "connection refused" -> "connection_refused", "HTTP 500" -> "http_500": error.type values, secrets left out. */
 export function errorType(reason: string): string {
-  return reason.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'export_failed';
+  return redact(reason).toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'export_failed';
 }
 
 /**
