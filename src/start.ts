@@ -230,8 +230,10 @@ function startOnce(options: StartRequest): Handle {
   };
   installShutdown(shutdown, log, (flushed) => {
     // process.exit() or an uncaught exception: no asynchronous flush ran, send what is pending now.
-    if (!flushed) sdk?.sendAtExit();
-    finalLossReport(abandonAllExports);
+    finalLossReport(() => {
+      if (!flushed) sdk?.sendAtExit();
+      abandonAllExports();
+    });
   });
   // After installShutdown: its exit listener counts the last losses before ours writes them.
   // Not in a traced worker (returned above): it shares the process's pid, so the file, with the main thread.

@@ -78,6 +78,7 @@ export function runFindings(run: RunResult, exporting: ReadonlySet<'traces' | 'm
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       const s = r.exports[signal];
       for (const [reason, n] of Object.entries(s.failedBy)) once(finding('error', 'export-failed', `${signal}: ${n} ${ITEMS[signal]} failed to export (${reason})`));
+      if (s.unknown > 0) once(finding('warning', 'export-unconfirmed', `${signal}: ${s.unknown} ${ITEMS[signal]} sent with no answer before the process ended: they may or may not have arrived`, 'let the process end on its own, or give the backend time to answer (OTEL_EXPORTER_OTLP_TIMEOUT)'));
       if (s.dropped > 0) once(finding('error', 'export-dropped', `${signal}: ${s.dropped} ${ITEMS[signal]} dropped (queue full)`, 'raise OTEL_BSP_MAX_QUEUE_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE'));
     }
   }

@@ -4,15 +4,21 @@ import { withSdkDiagSilenced } from '../diag';
 import type { Logger } from '../log';
 import { errorText } from '../log';
 import type { OtlpSettings } from './exporters';
+import { NETWORK } from './otlp-transport';
 
 /** The longest a process.exit() or an uncaught exception may be held to send what is pending. */
 const EXIT_SEND_MS = 1500;
+/** The sender's exit code when its request got no answer in time. */
+const UNANSWERED = 3;
+
+/** What the exit-time send did with `n` spans: a request with no answer may still have arrived. */
+export type ExitOutcome = { readonly n: number; readonly outcome: 'delivered' } | { readonly n: number; readonly outcome: 'unknown' } | { readonly n: number; readonly outcome: 'failed'; readonly reason: string };
 
 /**
  * The child that sends at exit: plain node, no hook, no SDK; the body on stdin, the rest in its
  * environment (never on its command line, where other users could read the headers).
  */
-const SENDER = `const u=new URL(process.env.OTEL_EXIT_URL);const m=require(u.protocol==='https:'?'node:https':'node:http');const c=[];process.stdin.on('data',(d)=>c.push(d)).on('end',()=>{const b=Buffer.concat(c);const r=m.request(u,{method:'POST',headers:{...JSON.parse(process.env.OTEL_EXIT_HEADERS),'content-length':b.length},timeout:Number(process.env.OTEL_EXIT_TIMEOUT)},(res)=>{res.resume();res.on('end',()=>process.exit(res.statusCode>=200&&res.statusCode<300?0:1));});r.on('timeout',()=>r.destroy());r.on('error',()=>process.exit(1));r.end(b);});`;
+const SENDER = `const u=new URL(process.env.OTEL_EXIT_URL);const m=require(u.protocol==='https:'?'node:https':'node:http');const c=[];const end=(code,why)=>{process.stdout.write(why);process.exit(code);};process.stdin.on('data',(d)=>c.push(d)).on('end',()=>{const b=Buffer.concat(c);const r=m.request(u,{method:'POST',headers:{...JSON.parse(process.env.OTEL_EXIT_HEADERS),'content-length':b.length},timeout:Number(process.env.OTEL_EXIT_TIMEOUT)},(res)=>{res.resume();res.on('end',()=>res.statusCode>=200&&res.statusCode<300?end(0,''):end(1,'HTTP '+res.statusCode));});r.on('timeout',()=>end(${UNANSWERED},''));r.on('error',(e)=>end(1,String(e.code||'error')));r.end(b);});`;
 
 /**
  * The spans still waiting in a BatchSpanProcessor's queue. Its private `_finishedSpans`
@@ -40,8 +46,8 @@ export class ExitSend {
     private readonly serializerFrom: () => string,
   ) {}
 
-  /** Synchronous. Returns how many spans were delivered, or undefined when nothing was tried. */
-  sendNow(): number | undefined {
+  /** Synchronous. What became of the pending spans, or undefined when there were none. */
+  sendNow(): ExitOutcome | undefined {
     const spans = this.pending();
     if (spans.length === 0) return undefined;
     const s = this.settings;
@@ -50,12 +56,12 @@ export class ExitSend {
       const json = s.protocol === 'http/json';
       // Asynchronous resource attributes (the container id) not settled by now are left out.
       const body = withSdkDiagSilenced(() => (json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer).serializeRequest([...spans]));
-      if (body === undefined) return undefined;
+      if (body === undefined) return { n: spans.length, outcome: 'failed', reason: 'could not be serialized at exit' };
       const timeout = Math.min(s.timeoutMillis, EXIT_SEND_MS);
       const res = spawnSync(process.execPath, ['-e', SENDER], {
         input: body,
         timeout: timeout + 500,
-        stdio: ['pipe', 'ignore', 'ignore'],
+        stdio: ['pipe', 'pipe', 'ignore'],
         env: {
           PATH: process.env.PATH ?? '',
           OTEL_SDK_DISABLED: 'true',
@@ -64,10 +70,15 @@ export class ExitSend {
           OTEL_EXIT_TIMEOUT: String(timeout),
         },
       });
-      return res.status === 0 ? spans.length : 0;
+      const n = spans.length;
+      if (res.status === 0) return { n, outcome: 'delivered' };
+      // Killed at the deadline, or its own timeout: the request may have reached the backend.
+      if (res.status === null || res.status === UNANSWERED) return { n, outcome: 'unknown' };
+      const code = String(res.stdout ?? '').slice(0, 60);
+      return { n, outcome: 'failed', reason: `sent at exit: ${NETWORK[code] ?? (code || 'failed')}` };
     } catch (err) {
       this.log.debug(`exit send: ${errorText(err)}`);
-      return 0;
+      return { n: spans.length, outcome: 'failed', reason: `sent at exit: ${errorText(err)}` };
     }
   }
 }

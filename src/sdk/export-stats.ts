@@ -18,6 +18,8 @@ export interface SignalStats {
   failed: number;
   /** Items dropped before any export because the batch queue was full. */
   dropped: number;
+  /** Items whose request was out when the process ended: they may or may not have arrived. */
+  unknown: number;
   /** failed, by reason ("connection refused", "HTTP 500", "timeout", ...). */
   failedBy: Record<string, number>;
 }
@@ -25,11 +27,8 @@ export interface SignalStats {
 const ITEMS: Record<Signal, string> = { traces: 'spans', metrics: 'metric data points', logs: 'log records' };
 const SIGNALS: readonly Signal[] = ['traces', 'metrics', 'logs'];
 
-const fresh = (): Record<Signal, SignalStats> => ({
-  traces: { exported: 0, failed: 0, dropped: 0, failedBy: {} },
-  metrics: { exported: 0, failed: 0, dropped: 0, failedBy: {} },
-  logs: { exported: 0, failed: 0, dropped: 0, failedBy: {} },
-});
+const zero = (): SignalStats => ({ exported: 0, failed: 0, dropped: 0, unknown: 0, failedBy: {} });
+const fresh = (): Record<Signal, SignalStats> => ({ traces: zero(), metrics: zero(), logs: zero() });
 
 /** Since start. */
 let total = fresh();
@@ -54,6 +53,12 @@ export function recordFailed(signal: Signal, n: number, reason: string, where: s
   reporter?.lost(`${where}: export failed (${reason})`);
 }
 
+/** Sent, with no answer before the process ended (only at exit: the loss report's last line says it). */
+export function recordUnknown(signal: Signal, n: number): void {
+  total[signal].unknown += n;
+  pending[signal].unknown += n;
+}
+
 export function recordDropped(signal: Signal, n: number, cause = `the ${signal} queue is full`): void {
   total[signal].dropped += n;
   pending[signal].dropped += n;
@@ -70,6 +75,12 @@ function describe(stats: Record<Signal, SignalStats>): string | undefined {
     if (s.dropped > 0) why.push(`queue full ${s.dropped}`);
     parts.push(`${sig}: ${s.failed + s.dropped} ${ITEMS[sig]} (${why.join(', ')})`);
   }
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+/** "traces: 200 spans" for what was sent with no answer before exit. */
+function describeUnknown(stats: Record<Signal, SignalStats>): string | undefined {
+  const parts = SIGNALS.filter((sig) => stats[sig].unknown > 0).map((sig) => `${sig}: ${stats[sig].unknown} ${ITEMS[sig]}`);
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
@@ -103,15 +114,25 @@ class Reporter {
     this.timer ??= setTimeout(() => this.summary(), Math.max(0, this.last + this.intervalMs - Date.now())).unref();
   }
 
+  private done = false;
+
   summary(final = false): void {
+    if (this.done) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.done = final;
     const what = describe(pending);
+    const unknown = describeUnknown(pending);
     pending = fresh();
-    if (what === undefined) return;
+    // Sent but not answered: not counted as lost, as it may have arrived.
+    const maybe = unknown === undefined ? undefined : `${unknown} sent with no answer before exit (delivery unknown: the backend may have them)`;
+    if (what === undefined) {
+      if (maybe !== undefined) this.log.warn(`telemetry not confirmed at exit: ${maybe}`);
+      return;
+    }
     const when = this.last === 0 ? 'telemetry lost, reported at exit' : final ? 'telemetry lost since the last report, at exit' : 'telemetry lost since the last report';
     this.last = Date.now();
-    this.log.warn(`${when}: ${what}`);
+    this.log.warn(`${when}: ${what}${maybe !== undefined ? `; not confirmed: ${maybe}` : ''}`);
   }
 }
 

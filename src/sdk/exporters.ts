@@ -96,7 +96,7 @@ function mismatchWarning(s: OtlpSettings, label: string, log: Logger): () => voi
   };
 }
 
-function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, label: string, log: Logger, onAttempt: (reason: string) => void): Exporter<unknown> {
+function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, label: string, log: Logger): Exporter<unknown> {
   const pkg = PACKAGES[signal][s.protocol];
   const mod = require(pkg) as Record<string, unknown>;
   const Ctor = mod[EXPORT_CLASS[signal]] as ExporterCtor;
@@ -117,7 +117,7 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
   }
   const exporter = withSdkWarningsMuted(() => new Ctor(options));
   installExportErrorHandler();
-  if (!installResilientTransport(exporter, s.protocol === 'grpc', mismatchWarning(s, label, log), onAttempt)) log.debug(`${label}: upstream's transport is not where we expect it; using its own retries`);
+  if (!installResilientTransport(exporter, s.protocol === 'grpc', mismatchWarning(s, label, log))) log.debug(`${label}: upstream's transport is not where we expect it; using its own retries`);
   return exporter;
 }
 
@@ -128,8 +128,7 @@ export function otlpExporter<I>(config: Config, signal: Signal, log: Logger, ext
   const v = config.values;
   // Exports still retrying hold at most one more queue's worth (metrics: two collections).
   const limits = signal === 'traces' ? { maxItems: v.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048 } : signal === 'logs' ? { maxItems: v.OTEL_BLRP_MAX_QUEUE_SIZE ?? 2048 } : { maxBatches: 2 };
-  const lazy: LazyExporter<I> = new LazyExporter<I>(label, () => loadOtlp(s, signal, extra, label, log, (r) => (lazy.lastReason = r)) as Exporter<I>, log, signal, limits);
-  return lazy;
+  return new LazyExporter<I>(label, () => loadOtlp(s, signal, extra, label, log) as Exporter<I>, log, signal, limits);
 }
 
 /** Exporter names for a signal, without "none"; "none" beside others is dropped with a warning. */

@@ -1,8 +1,8 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { Logger } from '../log';
 import { errorText } from '../log';
-import { recordDropped, recordExportDuration, recordExported, recordFailed, type Signal } from './export-stats';
-import { ExportFailure } from './otlp-transport';
+import { recordDropped, recordExportDuration, recordExported, recordFailed, recordUnknown, type Signal } from './export-stats';
+import { ExportFailure, type ExportProgress, offerProgress } from './otlp-transport';
 
 /** What span, metric and log record exporters have in common. */
 export interface Exporter<I> {
@@ -44,8 +44,8 @@ export async function settleAllExports(): Promise<void> {
 }
 
 /**
- * At exit (synchronous: nothing more can be sent): counts what is still being retried as
- * lost, so the last report says so.
+ * At exit (synchronous: nothing more can be sent): what is still in flight is counted, as lost
+ * when it is known not to have arrived, as unknown when a request for it was out.
  */
 export function abandonAllExports(): void {
   for (const e of all) e.abandon();
@@ -69,7 +69,7 @@ export class LazyExporter<I> implements Exporter<I> {
   private inFlightItems = 0;
 
   constructor(
-    private readonly label: string,
+    readonly label: string,
     private readonly make: () => Exporter<I>,
     private readonly log: Logger,
     private readonly signal: Signal,
@@ -112,7 +112,8 @@ export class LazyExporter<I> implements Exporter<I> {
     let settled!: () => void;
     const p = new Promise<void>((resolve) => (settled = resolve));
     this.inFlight.add(p);
-    this.inFlightBatches.add(items);
+    const progress: ExportProgress = { claimed: false, sending: false };
+    this.inFlightBatches.set(items, { n, progress });
     let answered = false;
     const started = performance.now();
     const finish = (result: ExportResult): void => {
@@ -128,29 +129,38 @@ export class LazyExporter<I> implements Exporter<I> {
       settled();
     };
     try {
-      real.export(items, finish);
+      offerProgress(progress, () => real.export(items, finish));
     } catch (err) {
       finish({ code: FAILED, error: err instanceof Error ? err : new Error(String(err)) });
     }
     done({ code: SUCCESS });
   }
 
-  /** The batches whose export has started and is not over (exit-send.ts sends them at exit). */
-  readonly inFlightBatches = new Set<I>();
+  /** The batches whose export has started and is not over, with their item counts and progress. */
+  private readonly inFlightBatches = new Map<I, { readonly n: number; readonly progress: ExportProgress }>();
 
-  /** What is still retrying was delivered another way (exit-send.ts): not lost, not to count. */
-  forget(): void {
-    this.inFlightItems = 0;
-    this.inFlight.clear();
-    this.inFlightBatches.clear();
+  /**
+   * At exit: takes the batches with no request out (waiting between attempts), for exit-send.ts
+   * to send and count. Those with a request out stay, for abandon() to count as unknown: sending
+   * them again could deliver them twice.
+   */
+  takeIdle(): I[] {
+    const out: I[] = [];
+    for (const [items, { n, progress }] of this.inFlightBatches) {
+      if (!progress.claimed || progress.sending) continue;
+      out.push(items);
+      this.inFlightItems -= n;
+      this.inFlightBatches.delete(items);
+    }
+    return out;
   }
 
-  /** The last failed attempt's reason, told by the transport. */
-  lastReason: string | undefined;
-
   abandon(): void {
-    const why = this.lastReason !== undefined ? `not sent before exit, last attempt: ${this.lastReason}` : 'not sent before exit';
-    if (this.inFlightItems > 0) recordFailed(this.signal, this.inFlightItems, why, this.label);
+    for (const { n, progress } of this.inFlightBatches.values()) {
+      // Not ours to follow (no transport of ours), or a request out with no answer yet: it may have arrived.
+      if (!progress.claimed || progress.sending) recordUnknown(this.signal, n);
+      else recordFailed(this.signal, n, progress.lastReason !== undefined ? `not sent before exit, last attempt: ${progress.lastReason}` : 'not sent before exit', this.label);
+    }
     this.inFlightItems = 0;
     this.inFlight.clear();
     this.inFlightBatches.clear();

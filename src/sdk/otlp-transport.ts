@@ -25,7 +25,7 @@ export class ExportFailure extends Error {
 
 type Outcome = { kind: 'success' } | { kind: 'retry'; reason: string; after?: number } | { kind: 'fail'; reason: string; mismatch?: boolean };
 
-const NETWORK: Record<string, string> = {
+export const NETWORK: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
   EPIPE: 'connection reset',
@@ -82,6 +82,44 @@ function classifyGrpc(res: ExportResponse): Outcome {
   return { kind: 'retry', reason: net !== undefined ? (NETWORK[net] ?? net) : `gRPC ${name}` };
 }
 
+/**
+ * Where one batch's export stands, for the count at exit: a batch cut short while a request was
+ * out may well have arrived (the body was sent, the answer had not come); one waiting between
+ * attempts, or throttled, has not.
+ */
+export interface ExportProgress {
+  /** A transport of ours took charge of the batch (else its fate at exit is unknown). */
+  claimed: boolean;
+  /** A request is out, not answered yet. */
+  sending: boolean;
+  /** Why the last attempt failed. */
+  lastReason?: string;
+}
+
+let offered: ExportProgress | undefined;
+
+/**
+ * Runs `fn` (an upstream exporter's export()) with `progress` offered to the transport it calls:
+ * upstream's export delegate serializes and calls transport.send() synchronously
+ * (otlp-exporter-base 0.300, otlp-export-delegate), so the send that claims it is this batch's.
+ * Test: test/e2e/loss-report.test.mjs fails (unknown counted as lost) if the call goes async.
+ */
+export function offerProgress(progress: ExportProgress, fn: () => void): void {
+  offered = progress;
+  try {
+    fn();
+  } finally {
+    offered = undefined;
+  }
+}
+
+function claimProgress(): ExportProgress {
+  const p = offered ?? { claimed: false, sending: false };
+  offered = undefined;
+  p.claimed = true;
+  return p;
+}
+
 const INITIAL_BACKOFF = 1000;
 const MAX_BACKOFF = 5000;
 const MULTIPLIER = 1.5;
@@ -108,11 +146,11 @@ export class ResilientTransport implements Transport {
     private readonly inner: Transport,
     private readonly grpc: boolean,
     private readonly onMismatch: () => void,
-    /** Each failed attempt's reason, so an export cut short at exit can still say why. */
-    private readonly onAttempt: (reason: string) => void = () => undefined,
   ) {}
 
   async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
+    // Before any await: the batch offered is the caller's.
+    const progress = claimProgress();
     const deadline = Date.now() + timeoutMillis;
     let backoff = INITIAL_BACKOFF;
     let reason = 'timeout';
@@ -125,15 +163,17 @@ export class ResilientTransport implements Transport {
       const remaining = deadline - Date.now();
       if (remaining <= 0) return failure(reason);
       let res: ExportResponse;
+      progress.sending = true;
       try {
         res = await this.inner.send(data, remaining);
       } catch (err) {
         res = { status: 'failure', error: err instanceof Error ? err : new Error(String(err)) };
       }
+      progress.sending = false;
       const o = this.grpc ? classifyGrpc(res) : classifyHttp(res);
       if (o.kind === 'success') return res;
       reason = o.reason;
-      this.onAttempt(reason);
+      progress.lastReason = reason;
       if (o.kind === 'fail') {
         if (o.mismatch) this.onMismatch();
         return failure(reason);
@@ -168,7 +208,7 @@ const isTransport = (t: unknown): t is Transport => t !== null && typeof t === '
  * Returns false (and the exporter keeps upstream's behaviour) when the shape is not as expected.
  * Test: test/unit/otlp-transport.test.mjs builds every OTLP exporter and checks it is wrapped.
  */
-export function installResilientTransport(exporter: unknown, grpc: boolean, onMismatch: () => void, onAttempt?: (reason: string) => void): boolean {
+export function installResilientTransport(exporter: unknown, grpc: boolean, onMismatch: () => void): boolean {
   const delegate = (exporter as Delegating)._delegate;
   const current = delegate?._transport;
   if (delegate === undefined || !isTransport(current)) return false;
@@ -178,6 +218,6 @@ export function installResilientTransport(exporter: unknown, grpc: boolean, onMi
     if (!isTransport(current._transport)) return false;
     inner = current._transport;
   }
-  delegate._transport = new ResilientTransport(inner, grpc, onMismatch, onAttempt);
+  delegate._transport = new ResilientTransport(inner, grpc, onMismatch);
   return true;
 }

@@ -2,9 +2,9 @@ import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
-import { queueDropCounter, recordExported } from './export-stats';
+import { queueDropCounter, recordExported, recordFailed, recordUnknown } from './export-stats';
 import { ExitSend, canSendAtExit, queuedSpans } from './exit-send';
-import { type LazyExporter, settleAllExports } from './lazy-exporter';
+import { settleAllExports } from './lazy-exporter';
 import { exporterNames, otlpExporter, otlpSettings, zipkinExporter } from './exporters';
 import { prometheusReader } from './prometheus';
 import type { Include, Multiprocess } from '../multiprocess';
@@ -103,7 +103,9 @@ export class LazySdk {
 
   /** Spans still to be exported, sent synchronously if the process ends by process.exit() or a crash. */
   private exitSend: ExitSend | undefined;
-  private exitTraces: LazyExporter<unknown> | undefined;
+  private exitLabel = 'exit send';
+  /** Batch processors whose queue cannot be sent at exit (gRPC, TLS files, Zipkin): what is left in them is lost. */
+  private readonly unsendable: { readonly processor: object; readonly label: string }[] = [];
 
   /** The OTLP span processor, with the exit-time sender beside it when the settings allow one. */
   private otlpTraces(t: typeof import('@opentelemetry/sdk-trace'), batch: BatchConfig): import('@opentelemetry/sdk-trace').SpanProcessor {
@@ -113,21 +115,36 @@ export class LazySdk {
     const s = otlpSettings(this.config, 'traces');
     if (canSendAtExit(s)) {
       const from = () => require.resolve(s.protocol === 'http/json' ? '@opentelemetry/exporter-trace-otlp-http' : '@opentelemetry/exporter-trace-otlp-proto');
-      this.exitSend = new ExitSend(s, () => [...[...lazy.inFlightBatches].flat(), ...queuedSpans(processor)], this.log, from);
-      this.exitTraces = lazy as LazyExporter<unknown>;
+      this.exitSend = new ExitSend(s, () => [...lazy.takeIdle().flat(), ...queuedSpans(processor)], this.log, from);
+      this.exitLabel = lazy.label;
+    } else {
+      this.unsendable.push({ processor, label: lazy.label });
     }
     return processor;
   }
 
   /**
    * At 'exit' after process.exit() or an uncaught exception (synchronous): sends the spans not
-   * yet exported; what it delivers is counted as exported, not as lost.
+   * yet exported (queued, or waiting to be retried), each counted by what became of them; spans
+   * queued where nothing can be sent at exit are counted lost.
    */
   sendAtExit(): void {
-    const n = this.exitSend?.sendNow();
-    if (n === undefined || n === 0) return;
-    recordExported('traces', n);
-    this.exitTraces?.forget();
+    for (const u of this.unsendable) {
+      const n = queuedSpans(u.processor).length;
+      if (n > 0) recordFailed('traces', n, 'not sent before exit (queued; no exit-time send for this exporter)', u.label);
+    }
+    const r = this.exitSend?.sendNow();
+    if (r === undefined) return;
+    if (r.outcome === 'delivered') recordExported('traces', r.n);
+    else if (r.outcome === 'unknown') recordUnknown('traces', r.n);
+    else recordFailed('traces', r.n, r.reason, this.exitLabel);
+  }
+
+  private zipkinTraces(t: typeof import('@opentelemetry/sdk-trace'), batch: BatchConfig): import('@opentelemetry/sdk-trace').SpanProcessor {
+    const exporter = zipkinExporter<import('@opentelemetry/sdk-trace').ReadableSpan[]>(this.values, this.log);
+    const processor = new t.BatchSpanProcessor({ exporter, ...batch });
+    this.unsendable.push({ processor, label: exporter.label });
+    return processor;
   }
 
   private buildTracing(): TracerProvider & Flushable {
@@ -140,7 +157,7 @@ export class LazySdk {
       name === 'console'
         ? new t.SimpleSpanProcessor({ exporter: new t.ConsoleSpanExporter() })
         : name === 'zipkin'
-          ? new t.BatchSpanProcessor({ exporter: zipkinExporter<Spans>(v, this.log), ...batch })
+          ? this.zipkinTraces(t, batch)
           : this.otlpTraces(t, batch),
     );
     const spanProcessors = [...extras.spanProcessors, ...exporting];

@@ -2,6 +2,7 @@
 // real decoder (startReceiver), otherwise it misbehaves the way backends do:
 //   refuse      nothing listens on the port (connection refused); "ok" listens again on the same port
 //   delay       answers after `delayMs` (then proxies)
+//   slow        proxies at once (the data arrives), answers after `delayMs`
 //   500         HTTP 500
 //   429         HTTP 429 with Retry-After: `retryAfter` seconds
 //   reset       reads part of the body, then resets the connection
@@ -34,8 +35,13 @@ export async function startFaultyOtlp() {
       const forward = () => {
         if (res.destroyed) return;
         const out = request({ host: target.hostname, port: target.port, path: req.url, method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '', ...(req.headers['content-encoding'] ? { 'content-encoding': req.headers['content-encoding'] } : {}) } }, (r) => {
-          res.writeHead(r.statusCode, { 'content-type': r.headers['content-type'] ?? 'application/x-protobuf' });
-          r.pipe(res);
+          const answer = () => {
+            if (res.destroyed) return r.resume();
+            res.writeHead(r.statusCode, { 'content-type': r.headers['content-type'] ?? 'application/x-protobuf' });
+            r.pipe(res);
+          };
+          if (m === 'slow') setTimeout(answer, delayMs).unref();
+          else answer();
         });
         out.on('error', () => res.destroy());
         out.end(Buffer.concat(chunks));

@@ -81,7 +81,7 @@ test('losses: one warning at the first, then nothing until the summary; the exit
   assert.equal(lines.length, 2);
   assert.equal(lines[1], 'telemetry lost since the last report, at exit: traces: 100 spans (connection refused 100); logs: 7 log records (queue full 7)');
   const s = exportStats();
-  assert.deepEqual(s.traces, { exported: 10, failed: 105, dropped: 0, failedBy: { 'connection refused': 105 } });
+  assert.deepEqual(s.traces, { exported: 10, failed: 105, dropped: 0, unknown: 0, failedBy: { 'connection refused': 105 } });
   assert.equal(s.logs.dropped, 7);
   resetExportStats();
 });
