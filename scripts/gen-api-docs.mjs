@@ -17,14 +17,19 @@ const cell = (s) => String(s).replace(/\|/g, '\\|');
 
 /** The TypeScript type of an option, as the generated StartOptions type has it. */
 function tsType(spec) {
-  const t = spec.typeLabel;
-  if (t === 'boolean') return 'boolean';
-  if (t.startsWith('number')) return 'number';
-  if (t.startsWith('one of ')) return spec.allowed.map((a) => `'${a}'`).join(' \\| ');
-  if (t.startsWith('list of ')) return spec.allowed.length > 12 ? 'string[]' : `(${spec.allowed.map((a) => `'${a}'`).join(' \\| ')})[]`;
-  if (t === 'comma-separated list') return 'string[]';
-  if (t === 'key=value,...') return 'Record<string, string>';
-  return 'string';
+  switch (spec.kind) {
+    case 'boolean':
+    case 'number':
+      return spec.kind;
+    case 'enum':
+      return spec.allowed.map((a) => `'${a}'`).join(' \\| ');
+    case 'list':
+      return !spec.allowed || spec.allowed.length > 12 ? 'string[]' : `(${spec.allowed.map((a) => `'${a}'`).join(' \\| ')})[]`;
+    case 'key-value':
+      return 'Record<string, string>';
+    default:
+      return 'string';
+  }
 }
 
 export function generate() {

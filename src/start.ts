@@ -15,8 +15,9 @@ import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
 import type { Values } from './config/table';
-import { finalLossReport, startLossReports } from './sdk/export-stats';
+import { finalLossReport, lossesHeldForExit, startLossReports } from './sdk/export-stats';
 import { abandonAllExports } from './sdk/lazy-exporter';
+import { exportsEnding } from './sdk/otlp-transport';
 import { LazySdk } from './sdk/providers';
 import { runtimePlan } from './runtime/plan';
 import { installShutdown } from './shutdown';
@@ -225,6 +226,8 @@ function startOnce(options: StartRequest): Handle {
   if (later.length > 0) setTimeout(() => later.forEach((d) => lazy.activate(d, 'warm-up')), WARM_UP_MS).unref();
 
   const shutdown = (): Promise<void> => {
+    exportsEnding();
+    lossesHeldForExit();
     lazy.close();
     return sdk?.shutdown() ?? Promise.resolve();
   };

@@ -20,7 +20,7 @@ export function optionVariable(instrumentation: string, option: string): string 
 const common = { group: 'instrumentations' as const, description: '', standard: false };
 const PARSERS: Record<InstrumentationOption['type'], VarSpec<unknown>> = {
   boolean: booleanVar({ ...common, default: false }),
-  number: numberVar(common),
+  number: numberVar({ ...common, integer: false }),
   string: stringVar(common),
   list: listVar({ ...common, default: [], lowercase: false }),
 };

@@ -1,4 +1,4 @@
-import { TABLE, VAR_NAMES, type Values, type VarName } from './table';
+import { AT_MOST, TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
 import { REDACTED, redactUserinfo } from '../redact';
 
@@ -66,9 +66,23 @@ export function parseConfig(env: Env, top: Env | TopLayer = {}, distro?: DistroD
       sources[name] = source;
       if (r.note !== undefined) warnings.push(`${shownName}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
     } else {
-      const fallback = spec.defaultLabel === '' ? 'leaving it unset' : spec.defaultLabel.startsWith('OTEL_') ? `using ${spec.defaultLabel}` : `using the default "${spec.defaultLabel}"`;
+      const fallback =
+        spec.defaultLabel !== ''
+          ? spec.defaultLabel.startsWith('OTEL_')
+            ? `using ${spec.defaultLabel}`
+            : `using the default "${spec.defaultLabel}"`
+          : spec.unsetLabel !== undefined
+            ? `using ${spec.unsetLabel}`
+            : 'leaving it unset';
       warnings.push(`${shownName}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
     }
+  }
+  for (const [small, big] of AT_MOST) {
+    const a = values[small] as number;
+    const b = values[big] as number;
+    if (a === undefined || b === undefined || a <= b) continue;
+    if (sources[small] !== 'default') warnings.push(`${small}=${a} is more than ${big} (${b}); using ${b}`);
+    values[small] = b;
   }
   warnings.push(...typoWarnings(env));
   if (distro) {

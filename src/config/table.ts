@@ -1,4 +1,4 @@
-import { booleanVar, enumVar, fileVar, keyValueVar, listVar, numberVar, stringVar, urlVar } from './kinds';
+import { booleanVar, enumVar, fileVar, itemsVar, keyValueVar, listVar, msVar, numberVar, stringVar, urlVar } from './kinds';
 import type { VarSpec } from './types';
 
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
@@ -11,14 +11,14 @@ const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 function otlpSignalVars<const S extends 'TRACES' | 'METRICS' | 'LOGS'>(signal: S, what: string) {
   const p = `OTEL_EXPORTER_OTLP_${signal}` as const;
   return {
-    [`${p}_ENDPOINT`]: urlVar({ group: 'otlp', description: `Full URL for ${what}; used as is (no path appended). Wins over OTEL_EXPORTER_OTLP_ENDPOINT.` }),
+    [`${p}_ENDPOINT`]: urlVar({ group: 'otlp', unset: `OTEL_EXPORTER_OTLP_ENDPOINT + /v1/${signal.toLowerCase()}`, description: `Full URL for ${what}; used as is (no path appended). Wins over OTEL_EXPORTER_OTLP_ENDPOINT.` }),
     [`${p}_PROTOCOL`]: enumVar({ group: 'otlp', allowed: PROTOCOLS, default: 'http/protobuf', inherits: 'OTEL_EXPORTER_OTLP_PROTOCOL', description: `OTLP transport for ${what}; wins over OTEL_EXPORTER_OTLP_PROTOCOL.` }),
     [`${p}_HEADERS`]: keyValueVar({ group: 'otlp', sensitive: true, description: `Headers for ${what} exports, added over OTEL_EXPORTER_OTLP_HEADERS.` }),
-    [`${p}_TIMEOUT`]: numberVar({ group: 'otlp', min: 0, description: `Milliseconds a ${what} export may take; wins over OTEL_EXPORTER_OTLP_TIMEOUT.` }),
+    [`${p}_TIMEOUT`]: msVar({ group: 'otlp', min: 1, unset: 'OTEL_EXPORTER_OTLP_TIMEOUT', description: `Milliseconds a ${what} export may take; wins over OTEL_EXPORTER_OTLP_TIMEOUT.` }),
     [`${p}_COMPRESSION`]: enumVar({ group: 'otlp', allowed: ['none', 'gzip'], default: 'none', inherits: 'OTEL_EXPORTER_OTLP_COMPRESSION', description: `Compression for ${what}; wins over OTEL_EXPORTER_OTLP_COMPRESSION.` }),
-    [`${p}_CERTIFICATE`]: fileVar({ group: 'otlp', description: `CA certificate (PEM) to trust for ${what}; wins over OTEL_EXPORTER_OTLP_CERTIFICATE.` }),
-    [`${p}_CLIENT_CERTIFICATE`]: fileVar({ group: 'otlp', description: `Client certificate (PEM) for ${what}, for mutual TLS.` }),
-    [`${p}_CLIENT_KEY`]: fileVar({ group: 'otlp', description: `Client private key (PEM) for ${what}, for mutual TLS.` }),
+    [`${p}_CERTIFICATE`]: fileVar({ group: 'otlp', unset: 'OTEL_EXPORTER_OTLP_CERTIFICATE', description: `CA certificate (PEM) to trust for ${what}; wins over OTEL_EXPORTER_OTLP_CERTIFICATE.` }),
+    [`${p}_CLIENT_CERTIFICATE`]: fileVar({ group: 'otlp', unset: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', description: `Client certificate (PEM) for ${what}, for mutual TLS.` }),
+    [`${p}_CLIENT_KEY`]: fileVar({ group: 'otlp', unset: 'OTEL_EXPORTER_OTLP_CLIENT_KEY', description: `Client private key (PEM) for ${what}, for mutual TLS.` }),
   } as {
     [K in `${typeof p}_CERTIFICATE` | `${typeof p}_CLIENT_CERTIFICATE` | `${typeof p}_CLIENT_KEY`]: VarSpec<string | undefined>;
   } & {
@@ -70,9 +70,10 @@ export const TABLE = {
   OTEL_EXPORTER_PROMETHEUS_HOST: stringVar({ group: 'exporters', default: 'localhost', description: 'Address the Prometheus scrape endpoint listens on.' }),
   OTEL_EXPORTER_PROMETHEUS_PORT: numberVar({ group: 'exporters', default: 9464, min: 0, max: 65535, description: 'Port of the Prometheus scrape endpoint (path /metrics).' }),
   OTEL_EXPORTER_ZIPKIN_ENDPOINT: urlVar({ group: 'exporters', default: 'http://localhost:9411/api/v2/spans', description: 'Zipkin collector URL for the zipkin span exporter.' }),
-  OTEL_EXPORTER_ZIPKIN_TIMEOUT: numberVar({ group: 'exporters', default: 10000, min: 0, description: 'Milliseconds a Zipkin export may take.' }),
+  OTEL_EXPORTER_ZIPKIN_TIMEOUT: msVar({ group: 'exporters', default: 10000, min: 1, description: 'Milliseconds a Zipkin export may take.' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: urlVar({
     group: 'otlp',
+    unset: 'the default http://localhost:4318 (4317 for grpc)',
     description: 'Base URL of the OTLP receiver: http://localhost:4318 for http/*, http://localhost:4317 for grpc. Signal paths (/v1/traces, ...) are appended for http/*.',
   }),
   OTEL_EXPORTER_OTLP_PROTOCOL: enumVar({
@@ -85,11 +86,11 @@ export const TABLE = {
   ...otlpSignalVars('TRACES', 'spans'),
   ...otlpSignalVars('METRICS', 'metrics'),
   ...otlpSignalVars('LOGS', 'log records'),
-  OTEL_EXPORTER_OTLP_TIMEOUT: numberVar({ group: 'otlp', default: 10000, min: 0, description: 'Milliseconds an OTLP export may take, retries included.' }),
+  OTEL_EXPORTER_OTLP_TIMEOUT: msVar({ group: 'otlp', default: 10000, min: 1, description: 'Milliseconds an OTLP export may take, retries included.' }),
   OTEL_EXPORTER_OTLP_COMPRESSION: enumVar({ group: 'otlp', allowed: ['none', 'gzip'], default: 'none', description: 'Compression of OTLP request bodies.' }),
-  OTEL_EXPORTER_OTLP_CERTIFICATE: fileVar({ group: 'otlp', description: 'CA certificate (PEM) to trust for the OTLP endpoint, besides the system ones.' }),
-  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: fileVar({ group: 'otlp', description: 'Client certificate (PEM) for mutual TLS with the OTLP endpoint.' }),
-  OTEL_EXPORTER_OTLP_CLIENT_KEY: fileVar({ group: 'otlp', description: 'Client private key (PEM) for mutual TLS with the OTLP endpoint.' }),
+  OTEL_EXPORTER_OTLP_CERTIFICATE: fileVar({ group: 'otlp', unset: 'the system CAs alone', description: 'CA certificate (PEM) to trust for the OTLP endpoint, besides the system ones.' }),
+  OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: fileVar({ group: 'otlp', unset: 'no client certificate', description: 'Client certificate (PEM) for mutual TLS with the OTLP endpoint.' }),
+  OTEL_EXPORTER_OTLP_CLIENT_KEY: fileVar({ group: 'otlp', unset: 'no client key', description: 'Client private key (PEM) for mutual TLS with the OTLP endpoint.' }),
   OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: enumVar({
     group: 'otlp',
     allowed: ['cumulative', 'delta', 'lowmemory'],
@@ -102,33 +103,33 @@ export const TABLE = {
     default: 'explicit_bucket_histogram',
     description: 'Aggregation the OTLP metric exporter uses for histograms.',
   }),
-  OTEL_BSP_SCHEDULE_DELAY: numberVar({ group: 'processors', default: 5000, min: 0, description: 'Milliseconds between two exports of the batch span processor.' }),
-  OTEL_BSP_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one span export may take.' }),
-  OTEL_BSP_MAX_QUEUE_SIZE: numberVar({ group: 'processors', default: 2048, min: 1, description: 'Spans kept waiting for export; more are dropped.' }),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: numberVar({ group: 'processors', default: 512, min: 1, description: 'Spans per export; at most OTEL_BSP_MAX_QUEUE_SIZE.' }),
-  OTEL_BLRP_SCHEDULE_DELAY: numberVar({ group: 'processors', default: 1000, min: 0, description: 'Milliseconds between two exports of the batch log record processor.' }),
-  OTEL_BLRP_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one log record export may take.' }),
-  OTEL_BLRP_MAX_QUEUE_SIZE: numberVar({ group: 'processors', default: 2048, min: 1, description: 'Log records kept waiting for export; more are dropped.' }),
-  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: numberVar({ group: 'processors', default: 512, min: 1, description: 'Log records per export; at most OTEL_BLRP_MAX_QUEUE_SIZE.' }),
-  OTEL_METRIC_EXPORT_INTERVAL: numberVar({ group: 'processors', default: 60000, min: 1, description: 'Milliseconds between two metric collections and exports.' }),
-  OTEL_METRIC_EXPORT_TIMEOUT: numberVar({ group: 'processors', default: 30000, min: 0, description: 'Milliseconds one metric export may take.' }),
-  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Longest attribute value (strings are truncated); unset = no limit.' }),
+  OTEL_BSP_SCHEDULE_DELAY: msVar({ group: 'processors', default: 5000, min: 0, description: 'Milliseconds between two exports of the batch span processor.' }),
+  OTEL_BSP_EXPORT_TIMEOUT: msVar({ group: 'processors', default: 30000, min: 1, description: 'Milliseconds one span export may take.' }),
+  OTEL_BSP_MAX_QUEUE_SIZE: itemsVar({ group: 'processors', default: 2048, description: 'Spans kept waiting for export; more are dropped.' }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: itemsVar({ group: 'processors', default: 512, description: 'Spans per export; at most OTEL_BSP_MAX_QUEUE_SIZE.' }),
+  OTEL_BLRP_SCHEDULE_DELAY: msVar({ group: 'processors', default: 1000, min: 0, description: 'Milliseconds between two exports of the batch log record processor.' }),
+  OTEL_BLRP_EXPORT_TIMEOUT: msVar({ group: 'processors', default: 30000, min: 1, description: 'Milliseconds one log record export may take.' }),
+  OTEL_BLRP_MAX_QUEUE_SIZE: itemsVar({ group: 'processors', default: 2048, description: 'Log records kept waiting for export; more are dropped.' }),
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: itemsVar({ group: 'processors', default: 512, description: 'Log records per export; at most OTEL_BLRP_MAX_QUEUE_SIZE.' }),
+  OTEL_METRIC_EXPORT_INTERVAL: msVar({ group: 'processors', default: 60000, min: 1, description: 'Milliseconds between two metric collections and exports.' }),
+  OTEL_METRIC_EXPORT_TIMEOUT: msVar({ group: 'processors', default: 30000, min: 1, description: 'Milliseconds one metric export may take.' }),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, unset: 'no limit', description: 'Longest attribute value (strings are truncated); unset = no limit.' }),
   OTEL_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most attributes per span, event, link or log record.' }),
-  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Longest span attribute value; wins over OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.' }),
-  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Most attributes per span; wins over OTEL_ATTRIBUTE_COUNT_LIMIT (128).' }),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, unset: 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', description: 'Longest span attribute value; wins over OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.' }),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', min: 0, unset: 'OTEL_ATTRIBUTE_COUNT_LIMIT', description: 'Most attributes per span; wins over OTEL_ATTRIBUTE_COUNT_LIMIT (128).' }),
   OTEL_SPAN_EVENT_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most events per span.' }),
   OTEL_SPAN_LINK_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most links per span.' }),
   OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most attributes per span event.' }),
   OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', default: 128, min: 0, description: 'Most attributes per span link.' }),
-  OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Longest log record attribute value; wins over OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.' }),
-  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', min: 0, description: 'Most attributes per log record; wins over OTEL_ATTRIBUTE_COUNT_LIMIT (128).' }),
+  OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: numberVar({ group: 'limits', min: 0, unset: 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', description: 'Longest log record attribute value; wins over OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT.' }),
+  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: numberVar({ group: 'limits', min: 0, unset: 'OTEL_ATTRIBUTE_COUNT_LIMIT', description: 'Most attributes per log record; wins over OTEL_ATTRIBUTE_COUNT_LIMIT (128).' }),
   OTEL_TRACES_SAMPLER: enumVar({
     group: 'sampling',
     allowed: ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'],
     default: 'parentbased_always_on',
     description: 'Sampler for new traces.',
   }),
-  OTEL_TRACES_SAMPLER_ARG: numberVar({ group: 'sampling', min: 0, max: 1, description: 'Ratio for traceidratio samplers (default 1.0).' }),
+  OTEL_TRACES_SAMPLER_ARG: numberVar({ group: 'sampling', min: 0, max: 1, integer: false, unset: '1.0', description: 'Ratio for traceidratio samplers (default 1.0).' }),
   OTEL_PROPAGATORS: listVar({
     group: 'propagation',
     allowed: ['tracecontext', 'baggage', 'b3', 'b3multi', 'none'],
@@ -231,10 +232,11 @@ export const TABLE = {
     default: 10,
     description: 'Milliseconds between event-loop delay samples; smaller sees shorter stalls and costs more wake-ups.',
   }),
-  OTEL_NODE_RUNTIME_METRICS_WINDOW: numberVar({
+  OTEL_NODE_RUNTIME_METRICS_WINDOW: msVar({
     group: 'runtime',
     standard: false,
     min: 100,
+    unset: 'OTEL_METRIC_EXPORT_INTERVAL',
     description:
       'Milliseconds each window of the windowed gauges lasts (nodejs.eventloop.delay.*, nodejs.eventloop.utilization); every metric reader reports the last closed window. Default: OTEL_METRIC_EXPORT_INTERVAL.',
   }),
@@ -246,7 +248,7 @@ export const TABLE = {
     description:
       'Metrics of worker threads and child processes (cluster workers, child_process.fork) (docs/multiprocess-metrics.md). Worker threads always land in their process; the Prometheus endpoint is served by the topmost process alone, with everything merged. per-process: each process exports its own OTLP (its own service.instance.id). aggregated: the topmost process exports everyone\'s OTLP too. off: every process and thread on its own, as upstream (worker threads export nothing).',
   }),
-  OTEL_NODE_MULTIPROCESS_INTERVAL: numberVar({
+  OTEL_NODE_MULTIPROCESS_INTERVAL: msVar({
     group: 'multiprocess',
     standard: false,
     min: 100,
@@ -280,6 +282,17 @@ export const TABLE = {
   WEBSITE_SITE_NAME: stringVar({ group: 'platform', standard: false, description: 'Set by Azure App Service; when present its resource detector (environment only) runs.' }),
   FUNCTIONS_WORKER_RUNTIME: stringVar({ group: 'platform', standard: false, description: 'Set by Azure Functions; when present its resource detector (environment only) runs.' }),
 } as const satisfies Record<string, VarSpec<unknown>>;
+
+/**
+ * Pairs where the first may not exceed the second: the spec's batch <= queue, and a metric
+ * export that must end before the next one starts. A value set past it gets one warning and the
+ * second's value; a default past it (a small queue, a short interval) follows silently.
+ */
+export const AT_MOST = [
+  ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_BSP_MAX_QUEUE_SIZE'],
+  ['OTEL_BLRP_MAX_EXPORT_BATCH_SIZE', 'OTEL_BLRP_MAX_QUEUE_SIZE'],
+  ['OTEL_METRIC_EXPORT_TIMEOUT', 'OTEL_METRIC_EXPORT_INTERVAL'],
+] as const;
 
 export type Table = typeof TABLE;
 export type VarName = keyof Table;

@@ -101,8 +101,14 @@ class Reporter {
   /** At exit everything goes into the one last line. */
   exiting = false;
 
+  /** The first loss's cause, when it came while the process was ending: the exit line names it. */
+  private firstCause: string | undefined;
+
   lost(cause: string): void {
-    if (this.exiting) return;
+    if (this.exiting) {
+      this.firstCause ??= cause;
+      return;
+    }
     if (this.last === 0) {
       this.last = Date.now();
       const what = describe(pending) ?? '';
@@ -130,15 +136,21 @@ class Reporter {
       if (maybe !== undefined) this.log.warn(`telemetry not confirmed at exit: ${maybe}`);
       return;
     }
+    const cause = this.last === 0 && this.firstCause !== undefined ? `${this.firstCause}; ` : '';
     const when = this.last === 0 ? 'telemetry lost, reported at exit' : final ? 'telemetry lost since the last report, at exit' : 'telemetry lost since the last report';
     this.last = Date.now();
-    this.log.warn(`${when}: ${what}${maybe !== undefined ? `; not confirmed: ${maybe}` : ''}`);
+    this.log.warn(`${when}: ${cause}${what}${maybe !== undefined ? `; not confirmed: ${maybe}` : ''}`);
   }
 }
 
 /** Starts reporting losses through `log` (once per process; tests may shorten the interval). */
 export function startLossReports(log: Logger, intervalMs: number): void {
   reporter ??= new Reporter(log, intervalMs);
+}
+
+/** The exit flush has begun: what is lost from now on goes into the one line at exit. */
+export function lossesHeldForExit(): void {
+  if (reporter) reporter.exiting = true;
 }
 
 /** The last summary, at exit: what was lost since the last line (`count` adds the last losses first). */

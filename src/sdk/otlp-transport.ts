@@ -120,6 +120,17 @@ function claimProgress(): ExportProgress {
   return p;
 }
 
+let ending = false;
+
+/**
+ * The process is ending (its exit flush has begun): a refused connection is no longer retried.
+ * Nothing listens there, and waiting for a backend to come back would hold the app's exit for the
+ * whole flush deadline; the loss is counted and reported like any other.
+ */
+export function exportsEnding(): void {
+  ending = true;
+}
+
 const INITIAL_BACKOFF = 1000;
 const MAX_BACKOFF = 5000;
 const MULTIPLIER = 1.5;
@@ -178,6 +189,7 @@ export class ResilientTransport implements Transport {
         if (o.mismatch) this.onMismatch();
         return failure(reason);
       }
+      if (ending && reason === NETWORK.ECONNREFUSED) return failure(reason);
       const wait = o.after ?? Math.min(backoff, MAX_BACKOFF) * (1 + (Math.random() * 2 - 1) * JITTER);
       backoff *= MULTIPLIER;
       if (o.after !== undefined) this.notBefore = Date.now() + o.after;

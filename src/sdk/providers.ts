@@ -173,7 +173,7 @@ export class LazySdk {
     const extras = this.extras();
     if (names.length === 0 && extras.metricReaders.length === 0) return undefined;
     const m = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-    const timing = { exportIntervalMillis: this.values.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(this.values.OTEL_METRIC_EXPORT_TIMEOUT ?? 30000, this.values.OTEL_METRIC_EXPORT_INTERVAL ?? 60000) };
+    const timing = { exportIntervalMillis: this.values.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: this.values.OTEL_METRIC_EXPORT_TIMEOUT };
     const temporality = temporalitySelector(m, this.values.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
     const mp = this.multiprocess;
     // Each reader also takes in the worker threads' metrics, and Prometheus the child processes' too.

@@ -3,14 +3,13 @@ import type { Values } from '../config/table';
 
 // The SDK options that come straight from the configuration table, one builder each.
 
-/** The batch processor options from OTEL_BSP_* or OTEL_BLRP_*; a batch never exceeds the queue. */
+/** The batch processor options from OTEL_BSP_* or OTEL_BLRP_* (the config keeps a batch within the queue: AT_MOST). */
 export function batchOptions(v: Values, p: 'OTEL_BSP' | 'OTEL_BLRP') {
-  const queue = v[`${p}_MAX_QUEUE_SIZE`] ?? 2048;
   return {
     scheduledDelayMillis: v[`${p}_SCHEDULE_DELAY`],
     exportTimeoutMillis: v[`${p}_EXPORT_TIMEOUT`],
-    maxQueueSize: queue,
-    maxExportBatchSize: Math.min(v[`${p}_MAX_EXPORT_BATCH_SIZE`] ?? 512, queue),
+    maxQueueSize: v[`${p}_MAX_QUEUE_SIZE`],
+    maxExportBatchSize: v[`${p}_MAX_EXPORT_BATCH_SIZE`],
   };
 }
 

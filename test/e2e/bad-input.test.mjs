@@ -13,8 +13,8 @@ after(() => receiver.close());
 
 const CASES = [
   { env: { OTEL_TRACES_EXPORTER: 'jaeger' }, warn: /^otel-autoinstrument: warning: OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none, zipkin; using the default "otlp"$/, exported: true },
-  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, warn: /^otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an absolute URL; leaving it unset$/, exported: false },
-  { env: { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'lots' }, warn: /^otel-autoinstrument: warning: OTEL_TRACES_SAMPLER_ARG="lots" is not a number; leaving it unset$/, exported: true },
+  { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, warn: /^otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an absolute URL; using the default http:\/\/localhost:4318 \(4317 for grpc\)$/, exported: false },
+  { env: { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'lots' }, warn: /^otel-autoinstrument: warning: OTEL_TRACES_SAMPLER_ARG="lots" is not a number; using 1.0$/, exported: true },
   { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' }, warn: /^otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_PROTOCOL="http\/xml" is not one of http\/protobuf, http\/json, grpc; using the default "http\/protobuf"$/, exported: true },
   { env: { OTEL_LOG_LEVEL: 'loud' }, warn: /^otel-autoinstrument: warning: OTEL_LOG_LEVEL="loud" is not one of none, error, warn, info, debug, verbose, all; using the default "info"$/, exported: true },
 ];
@@ -38,7 +38,7 @@ for (const mode of ['require', 'import']) {
       assert.equal(lines.filter((l) => l.includes(name)).length, 1, res.stderr);
       // With a reachable receiver nothing else is said; with none, one line at exit counts the loss.
       if (c.exported) assert.equal(lines.length, 1, res.stderr);
-      else assert.ok(lines.slice(1).every((l) => /^otel-autoinstrument: warning: telemetry lost, reported at exit: .*connection refused/.test(l)) && lines.length <= 2, res.stderr);
+      else assert.ok(lines.slice(1).every((l) => /^otel-autoinstrument: warning: telemetry (is being lost|lost, reported at exit): .*connection refused/.test(l)) && lines.length <= 2, res.stderr);
       if (c.exported) assert.ok(await waitFor(() => receiver.spans().some((s) => s.resource['service.name'] === svc)), 'defaults applied, spans exported');
     });
   }
@@ -48,7 +48,7 @@ test('an unreachable backend: exit code and stdout unchanged, one line counting 
   const res = await runNode(REGISTER.import, 'http-app.cjs', { args: ['6'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } });
   assert.equal(res.code, 6);
   assert.equal(res.stdout, 'status=200 body=hello /hello\n');
-  assert.match(res.stderr, /^otel-autoinstrument: warning: telemetry lost, reported at exit: traces: 2 spans \(not sent before exit, last attempt: connection refused 2\); metrics: \d+ metric data points \(.*connection refused \d+\)\n$/);
+  assert.match(res.stderr, /^otel-autoinstrument: warning: telemetry lost, reported at exit: OTLP traces exporter \(http\/protobuf, http:\/\/127\.0\.0\.1:9\/v1\/traces\): export failed \(connection refused\); traces: 2 spans \(connection refused 2\); metrics: \d+ metric data points \(.*connection refused \d+\)\n$/);
 });
 
 // Random garbage in every variable we read: the app's output and exit code never change.

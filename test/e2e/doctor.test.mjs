@@ -181,20 +181,40 @@ test('TLS: an untrusted certificate is a tls finding, exit 1; trusted with OTEL_
 });
 
 test('the doctor\'s SIGTERM during the app\'s exit flush: one flush, no second shutdown, the signal re-raised', async () => {
-  // After "done" the app has nothing left to do: its beforeExit flush retries the refused endpoint for 3 s.
-  let timer;
-  const { code, signal, stderr } = await runNode(['--import', 'otel-autoinstrument/register'], join(FIXTURES, 'healthy', 'app.cjs'), {
-    // Metrics too: upstream's MeterProvider is the one that warns on a second shutdown.
-    env: tracesOnly(closedUrl, { OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_METRICS_EXPORTER: 'otlp' }),
-    onStdout: (out, child) => {
-      if (out.includes('done')) timer ??= setTimeout(() => child.kill('SIGTERM'), 300);
-    },
+  // A backend that takes the requests and never answers: after "done" the app's beforeExit flush
+  // waits on them, and the signal comes once both exports are out.
+  const { createServer: createTcpServer } = await import('node:net');
+  const held = new Set();
+  let requests = 0;
+  const hang = createTcpServer((s) => {
+    held.add(s);
+    s.on('data', (d) => (requests += (String(d).match(/^POST /gm) ?? []).length));
+    s.on('error', () => undefined);
   });
-  clearTimeout(timer);
-  assert.doesNotMatch(stderr, /shutdown may only be called once/);
-  // The flush was under way, failing against the closed port, when the signal came.
-  assert.match(stderr, /telemetry is being lost: OTLP (traces|metrics) exporter/);
-  assert.equal(signal, 'SIGTERM', `code ${code}: ${stderr}`);
+  await new Promise((r) => hang.listen(0, '127.0.0.1', r));
+  try {
+    let signalled = false;
+    const { code, signal, stderr } = await runNode(['--import', 'otel-autoinstrument/register'], join(FIXTURES, 'healthy', 'app.cjs'), {
+      // Metrics too: upstream's MeterProvider is the one that warns on a second shutdown.
+      env: tracesOnly(`http://127.0.0.1:${hang.address().port}`, { OTEL_EXPORTER_OTLP_TIMEOUT: '30000', OTEL_METRICS_EXPORTER: 'otlp' }),
+      onStdout: (out, child) => {
+        if (signalled || !out.includes('done')) return;
+        signalled = true;
+        void (async () => {
+          while (requests < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+          child.kill('SIGTERM');
+        })();
+      },
+    });
+    assert.doesNotMatch(stderr, /shutdown may only be called once/);
+    assert.ok(requests >= 2, `the flush's exports were out (${requests})`);
+    // The process ended by the signal, not by the flush deadline: nothing was answered, nothing counted lost.
+    assert.equal(signal, 'SIGTERM', `code ${code}: ${stderr}`);
+    assert.doesNotMatch(stderr, /telemetry lost/);
+  } finally {
+    for (const s of held) s.destroy();
+    hang.close();
+  }
 });
 
 test('a command that starts no Node process with the hook: hook-not-loaded, exit 1', async () => {

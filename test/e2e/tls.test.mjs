@@ -94,5 +94,5 @@ test('mutual TLS: OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE and _CLIENT_KEY a
 test('a certificate path that does not exist: one warning naming the variable', async () => {
   const res = await runNode(REGISTER.require, 'http-app.cjs', { env: { ...base, OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' } });
   assert.equal(res.code, 0);
-  assert.equal(res.stderr, 'otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem" is not a readable file; leaving it unset\n');
+  assert.equal(res.stderr, 'otel-autoinstrument: warning: OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem" is not a readable file; using the system CAs alone\n');
 });

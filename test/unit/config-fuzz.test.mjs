@@ -85,3 +85,30 @@ test(`500 random config files (FUZZ_SEED=${SEED}): loading never throws, it answ
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every bad value of every variable, generated from the table: exactly one warning naming the variable, the value and what is used instead', async () => {
+  const { parserBadValues, BLANKS } = await import('../helpers/bad-values.mjs');
+  const cases = parserBadValues();
+  assert.ok(cases.length > 150, `only ${cases.length} cases`);
+  for (const { name, value, sensitive } of cases) {
+    const c = parseConfig({ [name]: value });
+    assert.equal(c.warnings.length, 1, `${name}=${JSON.stringify(value)}: ${JSON.stringify(c.warnings)}`);
+    const w = c.warnings[0];
+    assert.ok(w.startsWith(`${name}=`), w);
+    assert.ok(w.includes(sensitive ? 'REDACTED' : JSON.stringify(value)), w);
+    assert.match(w, /; (using |leaving it unset)/, w);
+    assert.deepEqual(parseConfig({}).values[name] === undefined ? undefined : typeof parseConfig({}).values[name], c.values[name] === undefined ? undefined : typeof c.values[name]);
+  }
+  for (const name of Object.keys(TABLE)) for (const blank of BLANKS) assert.deepEqual(parseConfig({ [name]: blank }).warnings, [], `${name}=${JSON.stringify(blank)}`);
+});
+
+test('a value past a related one (a batch larger than its queue, a metric export timeout past its interval): one warning, and the related value is used', () => {
+  const c = parseConfig({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '5000' });
+  assert.deepEqual(c.warnings, ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE=5000 is more than OTEL_BSP_MAX_QUEUE_SIZE (2048); using 2048']);
+  assert.equal(c.values.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 2048);
+  const q = parseConfig({ OTEL_BLRP_MAX_QUEUE_SIZE: '100' });
+  assert.deepEqual(q.warnings, [], 'the default batch size follows a smaller queue silently');
+  assert.equal(q.values.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 100);
+  const m = parseConfig({ OTEL_METRIC_EXPORT_INTERVAL: '1000', OTEL_METRIC_EXPORT_TIMEOUT: '5000' });
+  assert.deepEqual(m.warnings, ['OTEL_METRIC_EXPORT_TIMEOUT=5000 is more than OTEL_METRIC_EXPORT_INTERVAL (1000); using 1000']);
+});

@@ -47,10 +47,13 @@ test('valid values are parsed and their source is env', () => {
 test('a bad value gives one warning naming the variable, the value and what is used instead', () => {
   const cases = [
     ['OTEL_TRACES_EXPORTER', 'jaeger', /^OTEL_TRACES_EXPORTER="jaeger" has "jaeger", not one of otlp, console, none, zipkin; using the default "otlp"$/],
-    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', /^OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318" has scheme "localhost:", not http: or https:; leaving it unset$/],
-    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http//x', /^OTEL_EXPORTER_OTLP_ENDPOINT="http\/\/x" is not an absolute URL; leaving it unset$/],
-    ['OTEL_TRACES_SAMPLER_ARG', 'half', /^OTEL_TRACES_SAMPLER_ARG="half" is not a number; leaving it unset$/],
-    ['OTEL_TRACES_SAMPLER_ARG', '2', /^OTEL_TRACES_SAMPLER_ARG="2" is not from 0 to 1; leaving it unset$/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'mailto:x', /^OTEL_EXPORTER_OTLP_ENDPOINT="mailto:x" has scheme "mailto:", not http: or https:; using the default http:\/\/localhost:4318 \(4317 for grpc\)$/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http//x', /^OTEL_EXPORTER_OTLP_ENDPOINT="http\/\/x" is not an absolute URL; using the default http:\/\/localhost:4318 \(4317 for grpc\)$/],
+    ['OTEL_TRACES_SAMPLER_ARG', 'half', /^OTEL_TRACES_SAMPLER_ARG="half" is not a number; using 1.0$/],
+    ['OTEL_TRACES_SAMPLER_ARG', '2', /^OTEL_TRACES_SAMPLER_ARG="2" is more than 1; using 1.0$/],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '1.5', /^OTEL_BSP_MAX_QUEUE_SIZE="1.5" is not a whole number; using the default "2048"$/],
+    ['OTEL_BSP_SCHEDULE_DELAY', '99999999999999999999', /^OTEL_BSP_SCHEDULE_DELAY="99999999999999999999" is more than 2147483647 \(the longest delay Node's timers allow\); using the default "5000"$/],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '0', /^OTEL_EXPORTER_OTLP_TIMEOUT="0" is less than 1; using the default "10000"$/],
     ['OTEL_SDK_DISABLED', 'yes', /^OTEL_SDK_DISABLED="yes" is not "true" or "false"; using the default "false"$/],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http', /^OTEL_EXPORTER_OTLP_PROTOCOL="http" is not one of http\/protobuf, http\/json, grpc; using the default "http\/protobuf"$/],
   ];
@@ -61,6 +64,13 @@ test('a bad value gives one warning naming the variable, the value and what is u
     assert.deepEqual(c.values[name], TABLE[name].default);
     assert.equal(c.sources[name], 'default');
   }
+});
+
+test('a bare host:port endpoint is taken as http://host:port, with one warning', () => {
+  const c = parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '[::1]:4318/v1/traces' });
+  assert.deepEqual(c.warnings, ['OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318" has no scheme; using "http://localhost:4318"', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="[::1]:4318/v1/traces" has no scheme; using "http://[::1]:4318/v1/traces"']);
+  assert.equal(c.values.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://localhost:4318');
+  assert.equal(c.values.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, 'http://[::1]:4318/v1/traces');
 });
 
 test('a list keeps its valid entries and names the dropped ones', () => {
@@ -88,7 +98,7 @@ test('distro defaults sit between the table defaults and the environment', () =>
   assert.equal(c.sources.OTEL_TRACES_SAMPLER, 'distro');
   assert.equal(c.values.OTEL_SERVICE_NAME, 'from-env');
   assert.equal(c.sources.OTEL_SERVICE_NAME, 'env');
-  assert.ok(c.warnings.includes('OTEL_TRACES_SAMPLER_ARG (default of distro acme-distro@1.0.0)="half" is not a number; leaving it unset'), c.warnings.join('\n'));
+  assert.ok(c.warnings.includes('OTEL_TRACES_SAMPLER_ARG (default of distro acme-distro@1.0.0)="half" is not a number; using 1.0'), c.warnings.join('\n'));
   assert.ok(c.warnings.includes('distro acme-distro@1.0.0: default OTEL_BOGUS is not a variable otel-autoinstrument reads; ignored'));
   const f = parseConfig({ OTEL_TRACES_SAMPLER: 'always_on' }, { OTEL_TRACES_SAMPLER: 'traceidratio' }, distro);
   assert.equal(f.values.OTEL_TRACES_SAMPLER, 'traceidratio');

@@ -1,0 +1,96 @@
+// The configuration table as a fuzzer: every bad value generated for every variable by its kind
+// (test/helpers/bad-values.mjs) is given to a real app under the hook. For each: the exit status
+// and stdout are the app's own, stderr is exactly one line naming the variable, the value and
+// what was used instead, with no stack trace, and the exit is not held.
+import assert from 'node:assert/strict';
+import { after, before, describe, it, test } from 'node:test';
+import { allBadValues, BLANKS } from '../helpers/bad-values.mjs';
+import { startReceiver } from '../helpers/otlp.mjs';
+import { REGISTER, runNode } from '../helpers/run.mjs';
+
+/** The exit flush's deadline (src/shutdown.ts): an exit held by a failing export lasts this long. */
+const FLUSH_DEADLINE_MS = 5000;
+
+let receiver;
+before(async () => {
+  receiver = await startReceiver();
+});
+after(() => receiver.close());
+
+/** A healthy receiver for every signal; the per-signal endpoints too when the base one is under test. */
+function baseEnv(name) {
+  const env = { OTEL_SERVICE_NAME: 'bad-values', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl };
+  if (name === 'OTEL_EXPORTER_OTLP_ENDPOINT') for (const s of ['traces', 'metrics', 'logs']) env[`OTEL_EXPORTER_OTLP_${s.toUpperCase()}_ENDPOINT`] = `${receiver.httpUrl}/v1/${s}`;
+  return env;
+}
+
+/** Runs the app; `held` is how long the process lived after the app's last line. */
+async function run(env, mode = 'require') {
+  let doneAt;
+  const res = await runNode(REGISTER[mode], 'bad-value-app.cjs', {
+    env,
+    onStdout: (out) => {
+      if (doneAt === undefined && out.includes('done')) doneAt = Date.now();
+    },
+  });
+  return { ...res, held: Date.now() - (doneAt ?? Date.now()) };
+}
+
+function appUnchanged(r) {
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stdout, 'done\n');
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  // Far below the deadline when nothing fails: a held exit is a failing export waiting it out.
+  assert.ok(r.held < FLUSH_DEADLINE_MS, `the exit was held ${r.held} ms: ${r.stderr}`);
+}
+
+test('the baseline: the app under the hook says nothing, exits 3', async () => {
+  const r = await run(baseEnv());
+  appUnchanged(r);
+  assert.equal(r.stderr, '');
+});
+
+// Two values per variable, rotating through its kind's list so that every kind of bad value is
+// met by some variable; the unit fuzz test gives every value of every variable to the parser.
+const cases = [];
+{
+  const seen = new Map();
+  let k = 0;
+  for (const c of allBadValues()) {
+    const list = seen.get(c.name) ?? [];
+    list.push(c);
+    seen.set(c.name, list);
+  }
+  for (const list of seen.values()) {
+    for (let j = 0; j < Math.min(2, list.length); j++) cases.push(list[(k + j) % list.length]);
+    k++;
+  }
+}
+
+describe(`${cases.length} bad values, each in its own process: one line naming the variable, the value and what is used instead`, { concurrency: 3, timeout: 900000 }, () => {
+  let i = 0;
+  for (const { name, value, sensitive } of cases) {
+    // Both entries, alternately: the warning must not depend on the path in.
+    const mode = i++ % 2 === 0 ? 'require' : 'import';
+    it(`--${mode} ${name}=${JSON.stringify(value)}`, async () => {
+      const r = await run({ ...baseEnv(name), [name]: value }, mode);
+      appUnchanged(r);
+      const lines = r.stderr.split('\n').filter(Boolean);
+      assert.equal(lines.length, 1, r.stderr);
+      assert.ok(lines[0].startsWith(`otel-autoinstrument: warning: ${name}`), lines[0]);
+      assert.ok(lines[0].includes(sensitive ? 'REDACTED' : value.trim()), lines[0]);
+      assert.match(lines[0], /using |leaving it unset|ignored|no instrumentation/, lines[0]);
+    });
+  }
+});
+
+test('blank counts as unset for every variable, all blank at once: nothing is said', async () => {
+  const { TABLE } = await import('../../dist/config/table.js');
+  for (const blank of BLANKS) {
+    const env = baseEnv();
+    for (const name of Object.keys(TABLE)) if (!(name in env)) env[name] = blank;
+    const r = await run(env);
+    appUnchanged(r);
+    assert.equal(r.stderr, '', JSON.stringify(blank));
+  }
+});
