@@ -182,7 +182,7 @@ async function prometheusCase({ script, flags, signal, forks = 0, env = {}, gaug
   const app = startApp(script, flags, promEnv(port, { FORKS: String(forks), ...env }));
   try {
     const primary = await app.line('PRIMARY');
-    await app.line('READY', 20000);
+    await app.line('READY');
     const before = app.contributors();
     assert.equal(before.length, 1 + 4 + 8 + forks, app.stdout);
     const want = { totals: expected(before), temps: gauges(before) };
@@ -198,7 +198,7 @@ async function prometheusCase({ script, flags, signal, forks = 0, env = {}, gaug
     app.send(`kill ${signal}`);
     const exited = await app.line('EXITED');
     assert.equal(exited, `1 ${signal}`, app.stdout);
-    const replacement = Number(await app.line('REPLACED', 20000));
+    const replacement = Number(await app.line('REPLACED'));
     const all = app.contributors();
     const victim = before.find((c) => c.w === 10).pid;
     assert.ok(all.some((c) => c.w === 10 * replacement), app.stdout);
@@ -292,7 +292,7 @@ test('OTLP per process (the default): each process its own resource, its threads
   const app = startApp(CJS, REGISTER.require, otlpEnv(svc));
   try {
     const primary = await app.line('PRIMARY');
-    await app.line('READY', 20000);
+    await app.line('READY');
     const all = app.contributors();
     const pids = [...new Set(all.map((c) => c.pid))];
     assert.equal(pids.length, 5, app.stdout);
@@ -323,7 +323,7 @@ test('OTLP aggregated: only the primary exports, with everyone\'s totals, child_
   const app = startApp(CJS, REGISTER.require, otlpEnv(svc, { OTEL_NODE_MULTIPROCESS_METRICS: 'aggregated', FORKS: '2' }));
   try {
     const primary = await app.line('PRIMARY');
-    await app.line('READY', 20000);
+    await app.line('READY');
     const all = app.contributors();
     assert.equal(all.length, 1 + 4 + 8 + 2, app.stdout);
     const want = expected(all);
@@ -348,7 +348,7 @@ test('off: as upstream, worker threads export nothing and cluster workers collid
   const port = await freePort();
   const app = startApp(CJS, REGISTER.require, promEnv(port, { OTEL_NODE_MULTIPROCESS_METRICS: 'off', WORKERS: '2', THREADS: '1', WORKER_THREADS: '0' }));
   try {
-    await app.line('READY', 20000);
+    await app.line('READY');
     const m = await scrapeSettles(port, (x) => x.a !== undefined);
     // The primary's own 2 alone: not its thread's 4, not the workers' 20 and 40.
     assert.equal(m?.a, 2);
@@ -394,7 +394,7 @@ test('short-lived child_process.fork children: what they recorded before ending 
   const app = startApp('multiprocess/short-children.cjs', REGISTER.require, promEnv(port));
   try {
     await app.line('PRIMARY');
-    await app.line('READY', 20000);
+    await app.line('READY');
     // The children are gone and closed: whatever reached the primary is in; 2 s of scrapes for the rest.
     // A child that calls process.exit() loses its last interval (nothing asynchronous runs after
     // it, docs/multiprocess-metrics.md), so its count is not awaited or asserted here.

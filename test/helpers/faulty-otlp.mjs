@@ -6,6 +6,8 @@
 //   500         HTTP 500
 //   429         HTTP 429 with Retry-After: `retryAfter` seconds
 //   reset       reads part of the body, then resets the connection
+// set(mode, { times: n }) heals back to "ok" once n more requests have met the fault, so a test
+// waits on the fault being met, not on a time.
 // The wrong-protocol cases use the receiver's gRPC port (grpcUrl) with an http/* exporter, and
 // this endpoint (HTTP/1.1) with the grpc exporter.
 import { createServer, request } from 'node:http';
@@ -19,10 +21,16 @@ export async function startFaultyOtlp() {
   let retryAfter = 1;
   /** Requests seen, by the mode they met. */
   const seen = {};
+  /** With set(mode, { times }): the mode heals to "ok" once that many requests have met it. */
+  let healAfter = Infinity;
   const sockets = new Set();
   const server = createServer((req, res) => {
     const m = mode;
     seen[m] = (seen[m] ?? 0) + 1;
+    if (m !== 'ok' && seen[m] >= healAfter) {
+      mode = 'ok';
+      healAfter = Infinity;
+    }
     if (m === 'reset') {
       req.once('data', () => req.socket.resetAndDestroy());
       return;
@@ -67,6 +75,7 @@ export async function startFaultyOtlp() {
     async set(next, opts = {}) {
       delayMs = opts.delayMs ?? delayMs;
       retryAfter = opts.retryAfter ?? retryAfter;
+      healAfter = next === 'ok' ? Infinity : (seen[next] ?? 0) + (opts.times ?? Infinity);
       mode = next;
       if (next === 'refuse' && listening()) {
         for (const s of sockets) s.destroy();

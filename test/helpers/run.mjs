@@ -88,7 +88,7 @@ export function startApp(nodeArgs, script, { env = {}, cwd = APPS } = {}) {
     /** The payloads of the lines "prefix ..." (and bare "prefix" lines, as ''). */
     lines: (prefix) => complete.filter((l) => l === prefix || l.startsWith(`${prefix} `)).map((l) => l.slice(prefix.length + 1)),
     /** The first line "prefix ...", waited for at most `timeoutMs`; fails with the output. */
-    async line(prefix, timeoutMs = 15000) {
+    async line(prefix, timeoutMs = 60000) {
       const end = Date.now() + timeoutMs;
       while (app.lines(prefix).length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
       const got = app.lines(prefix)[0];
