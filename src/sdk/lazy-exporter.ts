@@ -24,6 +24,22 @@ function countItems(items: unknown): number {
   return n;
 }
 
+type MetricsBatch = { scopeMetrics?: { metrics?: { aggregationTemporality?: number; dataPoints?: unknown[] }[] }[] } | undefined;
+
+/** AggregationTemporality.DELTA (sdk-metrics), without loading sdk-metrics for one constant. */
+const DELTA = 0;
+
+/**
+ * What dropping a batch loses. A metrics collection left out loses only its delta points: a
+ * cumulative point or a gauge is carried, newer, by the next collection.
+ */
+function lostIfDropped(items: unknown, signal: Signal): number {
+  if (signal !== 'metrics') return countItems(items);
+  let n = 0;
+  for (const s of (items as MetricsBatch)?.scopeMetrics ?? []) for (const m of s.metrics ?? []) if (m.aggregationTemporality === DELTA) n += m.dataPoints?.length ?? 0;
+  return n;
+}
+
 function reasonOf(error: Error | undefined): string {
   if (error === undefined) return 'export failed';
   const reason = (error as { reason?: unknown }).reason;
@@ -104,7 +120,8 @@ export class LazyExporter<I> implements Exporter<I> {
     }
     const { maxItems = Infinity, maxBatches = Infinity } = this.limits;
     if (this.inFlight.size > 0 && (this.inFlight.size >= maxBatches || this.inFlightItems + n > maxItems)) {
-      recordDropped(this.signal, n, `${this.label}: exports are not getting through and the retry buffer is full`);
+      const lost = lostIfDropped(items, this.signal);
+      if (lost > 0) recordDropped(this.signal, lost, `${this.label}: exports are not getting through and the retry buffer is full`);
       done({ code: FAILED, error: new ExportFailure('retry buffer full') });
       return;
     }

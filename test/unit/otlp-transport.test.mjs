@@ -85,3 +85,19 @@ test('losses: one warning at the first, then nothing until the summary; the exit
   assert.equal(s.logs.dropped, 7);
   resetExportStats();
 });
+
+test('a metrics collection dropped while two are still out: only its delta points count as lost (cumulative points and gauges come again, newer)', async () => {
+  const { LazyExporter } = await import('../../dist/sdk/lazy-exporter.js');
+  resetExportStats();
+  const never = { export() {}, async shutdown() {} };
+  const e = new LazyExporter('metrics test', () => never, { warn() {}, debug() {} }, 'metrics', { maxBatches: 2 });
+  const batch = (temporality, points) => ({ scopeMetrics: [{ metrics: [{ aggregationTemporality: temporality, dataPoints: Array(points).fill({}) }] }] });
+  const results = [];
+  for (let i = 0; i < 2; i++) e.export(batch(1, 3), (r) => results.push(r.code));
+  e.export(batch(1, 5), (r) => results.push(r.code));
+  assert.equal(exportStats().metrics.dropped, 0, 'a cumulative collection left out loses nothing');
+  e.export({ scopeMetrics: [{ metrics: [{ aggregationTemporality: 0, dataPoints: [{}, {}] }, { aggregationTemporality: 1, dataPoints: [{}] }] }] }, (r) => results.push(r.code));
+  assert.equal(exportStats().metrics.dropped, 2, 'its delta points are lost');
+  assert.deepEqual(results, [0, 0, 1, 1]);
+  resetExportStats();
+});
