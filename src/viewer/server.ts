@@ -44,13 +44,19 @@ export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> 
   const store = new Store({ maxTraces: options.maxTraces ?? DEFAULT_LIMITS.maxTraces, maxBytes: options.maxBytes ?? DEFAULT_LIMITS.maxBytes });
   const events = new Set<ServerResponse>();
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (isReceiverPath(url.pathname)) {
-      void receive(url.pathname, req, res, store);
-      return;
+    try {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (isReceiverPath(url.pathname)) {
+        void receive(url.pathname, req, res, store);
+        return;
+      }
+      if (url.pathname.startsWith('/api/') && api(url, req, res, store, events)) return;
+      serveStatic(url, req, res, store);
+    } catch (err) {
+      // One bad request (a missing asset, a URL node cannot parse) must not take the viewer down.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`viewer error: ${(err as Error).message}\n`);
     }
-    if (url.pathname.startsWith('/api/') && api(url, req, res, store, events)) return;
-    serveStatic(url, req, res, store);
   });
   // A client that stalls mid-request must not hold a socket forever.
   server.requestTimeout = 30_000;

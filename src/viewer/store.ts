@@ -24,6 +24,8 @@ export interface TraceSummary {
   readonly traceId: string;
   readonly service: string;
   readonly rootName: string;
+  /** The root's route or URL path, when its name does not say it (an HTTP client span is just "GET"). */
+  readonly rootPath: string;
   readonly startMs: number;
   readonly durationMs: number;
   readonly spanCount: number;
@@ -202,6 +204,7 @@ function summarize(t: TraceEntry): TraceSummary {
     traceId: t.traceId,
     service: root.service,
     rootName: root.name,
+    rootPath: pathOf(root),
     startMs: start,
     durationMs: Math.max(0, end - start),
     spanCount: t.spans.length,
@@ -210,9 +213,24 @@ function summarize(t: TraceEntry): TraceSummary {
   };
 }
 
+function pathOf(s: Span): string {
+  const a = s.attributes;
+  const p = typeof a['http.route'] === 'string' ? a['http.route'] : typeof a['url.path'] === 'string' ? a['url.path'] : typeof a['url.full'] === 'string' ? urlPath(a['url.full']) : '';
+  return s.name.includes(p) ? '' : p;
+}
+
+function urlPath(u: string): string {
+  try {
+    return new URL(u).pathname;
+  } catch {
+    return '';
+  }
+}
+
 function matches(s: TraceSummary, spans: Span[], f: TraceFilter): boolean {
   if (f.service && !s.services.includes(f.service)) return false;
-  if (f.name && !spans.some((x) => x.name.toLowerCase().includes(f.name!.toLowerCase()))) return false;
+  const name = f.name?.toLowerCase();
+  if (name && !s.rootPath.toLowerCase().includes(name) && !spans.some((x) => x.name.toLowerCase().includes(name))) return false;
   if (f.status === 'error' && !s.error) return false;
   if (f.status === 'ok' && s.error) return false;
   if (f.minDurationMs !== undefined && s.durationMs < f.minDurationMs) return false;
