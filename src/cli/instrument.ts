@@ -13,7 +13,7 @@ import { parseOrExit } from './parse-args';
 import { withHook } from './node-options';
 import { printConfig } from './print-config';
 import { runChild } from './run-child';
-import { addViewerOptions, openViewer, serveUntilStopped, viewerEnv, viewerOnly } from '../viewer/cli';
+import { addViewerOptions, runWithViewer, viewerOnly } from '../viewer/cli';
 
 const NAME = 'otel-instrument';
 
@@ -102,11 +102,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const env = { ...process.env, ...flagEnv, NODE_OPTIONS: nodeOptions };
   if (opts.viewer !== true) return runChild(cmd, args, env, say);
-  const viewer = await openViewer(opts);
-  if (typeof viewer === 'number') return viewer;
-  const code = await runChild(cmd, args, viewerEnv(env, viewer.url), say);
-  await serveUntilStopped(viewer, `${cmd} exited (status ${code}); the viewer keeps serving at ${viewer.url} until Ctrl-C`);
-  return code;
+  return runWithViewer(opts, cmd, args, env, say);
 }
 
 /** NODE_OPTIONS for the command: the user's, plus our hook once (--import where supported). */

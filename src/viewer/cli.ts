@@ -1,6 +1,7 @@
 // `otel-instrument --viewer <command>` and `otel-instrument viewer`: the viewer's side of the CLI.
 import { Command, Option } from 'commander';
 import { parseOrExit } from '../cli/parse-args';
+import { runChild } from '../cli/run-child';
 import { DEFAULT_LIMITS } from './store';
 import { DEFAULT_VIEWER_PORT, startViewer, type Viewer } from './server';
 
@@ -101,4 +102,20 @@ export async function viewerOnly(argv: readonly string[]): Promise<number> {
   say(`send OTLP there: OTEL_EXPORTER_OTLP_ENDPOINT=${viewer.url.replace(/\/$/, '')} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf (or http/json)`);
   await serveUntilStopped(viewer, 'Ctrl-C stops the viewer');
   return 0;
+}
+
+/** `otel-instrument --viewer <command>`: the viewer up first, the command pointed at it, its status returned. */
+export async function runWithViewer(opts: ViewerFlags, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, sayCli: (line: string) => void): Promise<number> {
+  const viewer = await openViewer(opts);
+  if (typeof viewer === 'number') return viewer;
+  // SIGTERM or SIGHUP (a supervisor, `timeout`, a closed terminal) ends the viewer with the command;
+  // Ctrl-C ends only the command, so its last telemetry can still be looked at.
+  let ended = false;
+  const end = (): void => void (ended = true);
+  for (const s of ['SIGTERM', 'SIGHUP'] as const) process.on(s, end);
+  const code = await runChild(cmd, args, viewerEnv(env, viewer.url), sayCli);
+  for (const s of ['SIGTERM', 'SIGHUP'] as const) process.removeListener(s, end);
+  if (ended) await viewer.close();
+  else await serveUntilStopped(viewer, `${cmd} exited (status ${code}); the viewer keeps serving at ${viewer.url} until Ctrl-C`);
+  return code;
 }

@@ -23,7 +23,7 @@ async function viewerUrl(app) {
 const get = async (url) => (await fetch(url)).json();
 const exited = (app) => new Promise((r) => (app.child.exitCode !== null ? r(app.child.exitCode) : app.child.once('exit', (code) => r(code))));
 
-test('--viewer: the express app\'s spans and metrics reach the viewer; it serves after the command exits; the status is the command\'s', async () => {
+test('--viewer: the app\'s spans and metrics reach the viewer; it serves after the command exits; the status is the command\'s', async () => {
   const app = cli(['--viewer', '--viewer-port', '0', '--service-name', 'viewer-e2e', 'node', 'http-app.cjs', '3']);
   const { url } = await viewerUrl(app);
   await waitFor(() => /node exited \(status 3\); the viewer keeps serving at .* until Ctrl-C/.test(app.stderr), 20000);
@@ -41,6 +41,15 @@ test('--viewer: the express app\'s spans and metrics reach the viewer; it serves
   assert.equal((await fetch(`${url}traces/${traces[0].traceId}`)).status, 200, 'the trace\'s page');
   app.child.kill('SIGINT');
   assert.equal(await exited(app), 3);
+});
+
+test('--viewer: SIGTERM while the command runs ends both, with the command\'s status', async () => {
+  const app = cli(['--viewer', '--viewer-port', '0', 'node', '-e', "process.on('SIGTERM', () => process.exit(5)); console.log('ready'); setInterval(() => {}, 1000)"]);
+  await viewerUrl(app);
+  await app.line('ready');
+  app.child.kill('SIGTERM');
+  assert.equal(await exited(app), 5);
+  assert.doesNotMatch(app.stderr, /keeps serving/);
 });
 
 test('--viewer-port: a taken port moves to the next free one, and the line says so', async () => {
