@@ -4,10 +4,12 @@
 const main = document.getElementById('main');
 const live = document.getElementById('live');
 
-/** h('tag.class', {attr}, ...children): text children are text nodes, never parsed as HTML. */
+/** h('tag#id.class', {attr}, ...children): text children are text nodes, never parsed as HTML. */
 function h(tag, attrs, ...children) {
-  const [name, ...classes] = tag.split('.');
-  const el = document.createElement(name);
+  const el = document.createElement(/^[a-z0-9]+/.exec(tag)[0]);
+  const id = /#([\w-]+)/.exec(tag);
+  if (id) el.id = id[1];
+  const classes = [...tag.matchAll(/\.([\w-]+)/g)].map((m) => m[1]);
   if (classes.length) el.className = classes.join(' ');
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
@@ -63,7 +65,7 @@ async function renderTraces() {
   const rows = data.traces.map((t) =>
     h('tr', { 'data-trace-id': t.traceId },
       h('td', {}, t.service),
-      h('td', {}, h('a', { href: `/traces/${t.traceId}` }, t.rootName || '(unnamed)'), t.rootPath ? h('span.route', {}, ` ${t.rootPath}`) : ''),
+      h('td', {}, h('a', { href: `/traces/${t.traceId}` }, t.rootName || '(unnamed)', t.rootPath ? h('span.route', {}, ` ${t.rootPath}`) : '')),
       h('td.mono', {}, time(t.startMs)),
       h('td.num', {}, ms(t.durationMs)),
       h('td.num', {}, t.spanCount),
@@ -93,6 +95,18 @@ function spanDetails(s) {
     h('h2', {}, `Links (${s.links.length})`),
     s.links.length ? h('table', {}, h('tbody', {}, s.links.map((l) => h('tr', {}, h('td.mono', {}, h('a', { href: `/traces/${l.traceId}` }, `${l.traceId} / ${l.spanId}`)), h('td.mono', {}, show(l.attributes)))))) : h('p.muted', {}, 'none'),
     h('h2', {}, 'Resource'), kvTable(s.resource));
+}
+
+/** The route or URL path a span's name does not already say (an HTTP client span is just "GET"). */
+function pathOf(s) {
+  const a = s.attributes;
+  let p = a['http.route'] || a['url.path'] || '';
+  if (!p && typeof a['url.full'] === 'string') {
+    try {
+      p = new URL(a['url.full']).pathname;
+    } catch {}
+  }
+  return typeof p === 'string' && !s.name.includes(p) ? p : '';
 }
 
 async function renderTrace(id) {
@@ -130,21 +144,19 @@ async function renderTrace(id) {
     const bar = h(`div.span-bar.kind-${s.kind}${s.status.code === 'error' ? '.error' : ''}`);
     bar.style.left = `${left}%`;
     bar.style.width = `${width}%`;
-    const dur = h('span.span-dur', {}, ms(s.endMs - s.startMs));
-    dur.style.left = `${Math.min(left + width, 88)}%`;
     const label = h('div.span-label', { title: s.name },
       h('span', {}, s.status.code === 'error' ? h('span.err', {}, '● ') : '', s.name),
-      s.attributes['http.route'] ? h('span.route', {}, s.attributes['http.route']) : '',
+      pathOf(s) ? h('span.route', {}, pathOf(s)) : '',
       h('span.svc', {}, s.service));
     label.style.paddingLeft = `${8 + depth * 16}px`;
     const row = h(`div.span-row${opened.has(s.spanId) ? '.open' : ''}`, { 'data-span-id': s.spanId, 'data-span-name': s.name, onclick: () => (opened.has(s.spanId) ? opened.delete(s.spanId) : opened.add(s.spanId), refresh()) },
-      label, h('div.span-track', {}, bar, dur));
+      label, h('div.span-dur', {}, ms(s.endMs - s.startMs)), h('div.span-track', {}, bar));
     rows.push(row);
     if (opened.has(s.spanId)) rows.push(spanDetails(s));
   }
   main.replaceChildren(
     h('p', {}, h('a', { href: '/' }, '← all traces')),
-    h('h1', {}, root.name),
+    h('h1', {}, root.name, pathOf(root) ? h('span.route', {}, ` ${pathOf(root)}`) : ''),
     h('div.summary', {},
       h('span', {}, 'trace ', h('b.mono', {}, data.traceId)),
       h('span', {}, 'service ', h('b', {}, root.service)),
@@ -153,7 +165,7 @@ async function renderTrace(id) {
       h('span', {}, 'spans ', h('b', {}, spans.length))),
     h('p.muted', {}, 'Click a span for its attributes, events, links and status.'),
     h('div.waterfall#waterfall', {}, rows),
-    data.logs.length ? [h('h2', {}, `Logs of this trace (${data.logs.length})`), logTable(data.logs)] : '');
+    ...(data.logs.length ? [h('h2', {}, `Logs of this trace (${data.logs.length})`), logTable(data.logs)] : []));
 }
 
 // ---- Metrics ------------------------------------------------------------------------------
