@@ -2,7 +2,8 @@
 # Installs the servers the e2e tests start for themselves: redis-server and mariadb-server
 # (test/e2e/databases.test.mjs) and prometheus (test/e2e/runtime-metrics.test.mjs) from Debian
 # packages, and chromium, the headless browser test/e2e/viewer-browser.test.mjs drives (installed
-# in a step of its own: it is the largest). PostgreSQL 15's server is expected in the machine image at /usr/lib/postgresql/15/bin (installed from Debian's postgresql-15 if missing).
+# in a step of its own: it is the largest). PostgreSQL 15's server is expected in the machine
+# image at /usr/lib/postgresql/15/bin (installed from Debian's postgresql-15 if missing).
 #
 # Idempotent: does nothing when everything is already there. Never starts or enables a service:
 # the tests run private server instances on 127.0.0.1 in temp dirs. Exits non-zero on any failure.
