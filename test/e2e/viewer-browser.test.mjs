@@ -50,7 +50,8 @@ test('the demo under the viewer: trace list, waterfall with the express spans an
   if (shots) await page.screenshot(join(shots, 'viewer-traces.png'));
 
   const traceId = await page.eval(`(${row}).dataset.traceId`);
-  await page.eval(`(${row}).querySelector('a').click()`);
+  // The list may re-render (live) between two evaluations: click the link of that very trace.
+  await page.eval(`document.querySelector('#traces tr[data-trace-id="${traceId}"] a').click()`);
   await page.waitFor(`location.pathname === '/traces/${traceId}' && document.querySelectorAll('#waterfall .span-row').length > 0`, 'the waterfall');
   // All the trace's spans arrive within a batch or two; wait until the express ones are drawn.
   const names = `[...document.querySelectorAll('#waterfall .span-row')].map((r) => r.dataset.spanName)`;

@@ -19,7 +19,9 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 
 export async function launchChromium({ width = 1280, height = 800 } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'otel-viewer-chromium-'));
-  const proc = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, `--window-size=${width},${height}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: close() ends the zygote and renderers too, which would otherwise keep
+  // the stderr pipe, and so the test process, alive.
+  const proc = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, `--window-size=${width},${height}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   const wsUrl = await new Promise((resolve, reject) => {
     proc.stderr.on('data', (d) => {
@@ -89,8 +91,14 @@ export async function launchChromium({ width = 1280, height = 800 } = {}) {
     page,
     async close() {
       ws.close();
-      proc.kill('SIGKILL');
-      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', r)));
+      const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', r)));
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+      proc.stderr.destroy();
       rmSync(profile, { recursive: true, force: true });
     },
   };
