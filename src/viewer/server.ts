@@ -40,11 +40,21 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+export function hostAllowed(host: string | undefined, port: number): boolean {
+  return host === undefined || ['127.0.0.1', 'localhost', '[::1]'].some((h) => host === h || host === `${h}:${port}`);
+}
+
 export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> {
   const store = new Store({ maxTraces: options.maxTraces ?? DEFAULT_LIMITS.maxTraces, maxBytes: options.maxBytes ?? DEFAULT_LIMITS.maxBytes });
   const events = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     try {
+      // Only this machine's names for the viewer: a page elsewhere that rebinds its own domain to
+      // 127.0.0.1 must not read the telemetry through the user's browser.
+      if (!hostAllowed(req.headers.host, port)) {
+        res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('the viewer answers only to 127.0.0.1 and localhost\n');
+        return;
+      }
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (isReceiverPath(url.pathname)) {
         void receive(url.pathname, req, res, store);

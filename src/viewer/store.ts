@@ -36,7 +36,7 @@ export interface TraceSummary {
 export interface TraceFilter {
   readonly service?: string;
   readonly name?: string;
-  /** error, ok or unset: a trace matches when any of its spans has that status (error), or all are unset/ok. */
+  /** error: a span of the trace has status ERROR; ok: none has. */
   readonly status?: string;
   readonly minDurationMs?: number;
   readonly limit?: number;
