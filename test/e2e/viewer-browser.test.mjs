@@ -47,7 +47,21 @@ test('the demo under the viewer: trace list, waterfall with the express spans an
   await page.waitFor(`!!(${row})`, 'the /orders/ trace in the list');
   await page.waitFor(`document.querySelectorAll('#traces tbody tr').length >= 3 && [...document.querySelectorAll('#traces tbody tr')].some((r) => r.innerText.includes('error'))`, 'three traces, one with an error');
   assert.equal(await page.eval(`document.querySelector('#live').textContent`), 'live');
+  // Live: a trace that was not in the list appears without a reload (the demo calls itself every 3 s).
+  const ids = `[...document.querySelectorAll('#traces tbody tr')].map((r) => r.dataset.traceId)`;
+  const seen = await page.eval(ids);
+  await page.eval(`window.notReloaded = true`);
+  await page.waitFor(`window.notReloaded && ${ids}.some((id) => !${JSON.stringify(seen)}.includes(id))`, 'a new trace, live');
   if (shots) await page.screenshot(join(shots, 'viewer-traces.png'));
+
+  // Filters: status "with errors" leaves the GET /fail traces; a minimum duration beyond any leaves none.
+  const setFilter = (name, value) => page.eval(`(() => { const e = document.querySelector('form.filters [name=${name}]'); e.value = ${JSON.stringify(value)}; e.dispatchEvent(new Event('change')); })()`);
+  await setFilter('status', 'error');
+  await page.waitFor(`location.search.includes('status=error') && document.querySelectorAll('#traces tbody tr').length > 0`, 'the error filter applied');
+  assert.deepEqual([...new Set(await page.eval(`[...document.querySelectorAll('#traces tbody tr')].map((r) => r.cells[1].innerText)`))], ['GET /fail']);
+  await setFilter('minDurationMs', '600000');
+  await page.waitFor(`document.body.innerText.includes('No trace matches these filters.')`, 'no trace over 10 minutes');
+  await page.goto(url);
 
   const traceId = await page.eval(`(${row}).dataset.traceId`);
   // The list may re-render (live) between two evaluations: click the link of that very trace.
