@@ -46,6 +46,8 @@ const filters = new URLSearchParams(location.search);
 async function renderTraces() {
   const q = new URLSearchParams();
   for (const k of ['service', 'name', 'status', 'minDurationMs']) if (filters.get(k)) q.set(k, filters.get(k));
+  // The newest 500 are plenty to look through; the filters reach the rest.
+  q.set('limit', '500');
   const data = await api(`/api/traces?${q}`);
   const field = (label, input) => h('label', {}, label, input);
   const onchange = (e) => {
@@ -163,7 +165,8 @@ async function renderTrace(id) {
       h('span', {}, 'start ', h('b', {}, time(start))),
       h('span', {}, 'duration ', h('b', {}, ms(total))),
       h('span', {}, 'spans ', h('b', {}, spans.length))),
-    h('p.muted', {}, 'Click a span for its attributes, events, links and status.'),
+    h('p.muted.legend', {}, 'Click a span for its attributes, events, links and status. Bars: ',
+      h('span.key.kind-server'), 'server ', h('span.key.kind-client'), 'client ', h('span.key.kind-internal'), 'internal ', h('span.key.error'), 'error'),
     h('div.waterfall#waterfall', {}, rows),
     ...(data.logs.length ? [h('h2', {}, `Logs of this trace (${data.logs.length})`), logTable(data.logs)] : []));
 }

@@ -32,8 +32,7 @@ export function api(url: URL, req: IncomingMessage, res: ServerResponse, store: 
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (url.pathname === '/api/traces') {
     const traces = store.listTraces(traceFilter(q));
-    const services = [...new Set(store.listTraces().flatMap((t) => t.services))].sort();
-    send(res, 200, { traces, services, usage: store.usage, limits: store.limits, dropped: store.dropped });
+    send(res, 200, { traces, services: store.services(), usage: store.usage, limits: store.limits, dropped: store.dropped });
     return true;
   }
   const m = TRACE_PATH.exec(url.pathname);

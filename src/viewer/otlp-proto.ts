@@ -13,8 +13,11 @@ function anyValue(buf: Uint8Array): Value {
         return int64(f);
       case 4:
         return double(f);
-      case 5:
-        return f.type === 2 ? [...fields(f.bytes)].filter((v) => v.no === 1 && v.type === 2).map((v) => anyValue((v as { bytes: Uint8Array }).bytes)) : [];
+      case 5: {
+        const out: Value[] = [];
+        if (f.type === 2) for (const v of fields(f.bytes)) if (v.no === 1 && v.type === 2) out.push(anyValue(v.bytes));
+        return out;
+      }
       case 6:
         return f.type === 2 ? keyValues([...fields(f.bytes)].filter((v) => v.no === 1)) : {};
       case 7:

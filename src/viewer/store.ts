@@ -126,6 +126,13 @@ export class Store {
     return out.sort((a, b) => b.startMs - a.startMs);
   }
 
+  /** Every service that sent a span of a trace still kept. */
+  services(): string[] {
+    const out = new Set<string>();
+    for (const t of this.traces.values()) for (const s of t.spans) out.add(s.service);
+    return [...out].sort();
+  }
+
   trace(traceId: string): Span[] | undefined {
     const t = this.traces.get(traceId.toLowerCase());
     return t === undefined ? undefined : [...t.spans].sort((a, b) => a.startMs - b.startMs);
