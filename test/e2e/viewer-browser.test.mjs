@@ -46,7 +46,7 @@ test('the demo under the viewer: trace list, waterfall with the express spans an
   const row = `[...document.querySelectorAll('#traces tbody tr')].find((r) => r.innerText.includes('/orders/'))`;
   await page.waitFor(`!!(${row})`, 'the /orders/ trace in the list');
   await page.waitFor(`document.querySelectorAll('#traces tbody tr').length >= 3 && [...document.querySelectorAll('#traces tbody tr')].some((r) => r.innerText.includes('error'))`, 'three traces, one with an error');
-  assert.equal(await page.eval(`document.querySelector('#live').textContent`), 'live');
+  await page.waitFor(`document.querySelector('#live').textContent === 'live'`, 'the live-update stream connected');
   // Live: a trace that was not in the list appears without a reload (the demo calls itself every 3 s).
   const ids = `[...document.querySelectorAll('#traces tbody tr')].map((r) => r.dataset.traceId)`;
   const seen = await page.eval(ids);
@@ -62,24 +62,26 @@ test('the demo under the viewer: trace list, waterfall with the express spans an
   await setFilter('minDurationMs', '600000');
   await page.waitFor(`document.body.innerText.includes('No trace matches these filters.')`, 'no trace over 10 minutes');
   await page.goto(url);
+  await page.waitFor(`!!(${row})`, 'the unfiltered list again');
 
   const traceId = await page.eval(`(${row}).dataset.traceId`);
   // The list may re-render (live) between two evaluations: click the link of that very trace.
   await page.eval(`document.querySelector('#traces tr[data-trace-id="${traceId}"] a').click()`);
   await page.waitFor(`location.pathname === '/traces/${traceId}' && document.querySelectorAll('#waterfall .span-row').length > 0`, 'the waterfall');
-  // All the trace's spans arrive within a batch or two; wait until the express ones are drawn.
-  const names = `[...document.querySelectorAll('#waterfall .span-row')].map((r) => r.dataset.spanName)`;
-  await page.waitFor(`${names}.some((n) => n.startsWith('request handler'))`, 'the express spans');
-  const rows = await page.eval(`[...document.querySelectorAll('#waterfall .span-row')].map((r) => ({ name: r.dataset.spanName, route: r.querySelector('.route')?.textContent ?? '', service: r.querySelector('.svc').textContent }))`);
-  const spanNames = rows.map((r) => r.name);
-  const all = JSON.stringify(rows);
-  assert.ok(spanNames.includes('GET /orders/:id'), `the server span: ${all}`);
-  assert.ok(spanNames.includes('request handler - /orders/:id'), `express's request handler span: ${all}`);
-  // The router's spans do not name the route: the waterfall shows it beside them.
-  assert.ok(rows.some((r) => r.name === 'request handler' && r.route === '/orders/:id'), `a request handler span with its route: ${all}`);
-  assert.ok(rows.some((r) => r.name.startsWith('middleware - ') && r.route === '/orders/:id'), `a middleware span with its route: ${all}`);
-  assert.ok(spanNames.includes('GET /users/:id'), 'the nested server span of the demo\'s own call');
-  assert.ok(rows.every((r) => r.service === 'demo'));
+  // The trace's spans and its log record come in more than one export: wait until the waterfall
+  // draws all of what is checked, then check it. The router's spans do not name the route: the
+  // waterfall shows it beside them.
+  const rowsJs = `[...document.querySelectorAll('#waterfall .span-row')].map((r) => ({ name: r.dataset.spanName, route: r.querySelector('.route')?.textContent ?? '', service: r.querySelector('.svc').textContent }))`;
+  const complete = `((rows) => ['GET /orders/:id', 'request handler - /orders/:id', 'GET /users/:id'].every((n) => rows.some((r) => r.name === n))
+    && rows.some((r) => r.name === 'request handler' && r.route === '/orders/:id')
+    && rows.some((r) => r.name.startsWith('middleware - ') && r.route === '/orders/:id')
+    && /Logs of this trace \\(1\\)[\\s\\S]*order \\d+ priced for/.test(document.body.innerText))(${rowsJs})`;
+  try {
+    await page.waitFor(complete, 'the server span, the express spans with their route, the nested call, the log record');
+  } catch (err) {
+    throw new Error(`${err.message}\nrows: ${JSON.stringify(await page.eval(rowsJs))}`);
+  }
+  assert.ok((await page.eval(rowsJs)).every((r) => r.service === 'demo'));
 
   if (shots) await page.screenshot(join(shots, 'viewer-waterfall.png'));
 
@@ -89,7 +91,6 @@ test('the demo under the viewer: trace list, waterfall with the express spans an
   const details = await page.eval(`document.querySelector('#waterfall .details').innerText`);
   assert.match(details, /http\.route\s+\/orders\/:id/);
   assert.match(details, /service\.name\s+demo/);
-  assert.match(await page.eval('document.body.innerText'), /Logs of this trace \(1\)[\s\S]*order \d+ priced for/);
 
   await page.goto(`${url}metrics`);
   const metric = (pred) => `[...document.querySelectorAll('#metrics .card')].some((c) => ${pred})`;
