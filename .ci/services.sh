@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the servers the e2e tests start for themselves: redis-server and mariadb-server
 # (test/e2e/databases.test.mjs) and prometheus (test/e2e/runtime-metrics.test.mjs) from Debian
-# packages. PostgreSQL 15's server is expected in the
-# machine image at /usr/lib/postgresql/15/bin (installed from Debian's postgresql-15 if missing).
+# packages, and chromium, the headless browser test/e2e/viewer-browser.test.mjs drives (installed
+# in a step of its own: it is the largest). PostgreSQL 15's server is expected in the machine
+# image at /usr/lib/postgresql/15/bin (installed from Debian's postgresql-15 if missing).
 #
 # Idempotent: does nothing when everything is already there. Never starts or enables a service:
 # the tests run private server instances on 127.0.0.1 in temp dirs. Exits non-zero on any failure.
@@ -15,9 +16,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v mariadbd >/dev/null 2>&1 && command -v mariadb-install-db >/dev/null 2>&1; } || need+=(mariadb-server)
 { [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ]; } || need+=(postgresql-15)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ "${#need[@]}" -eq 0 ]; then
-  echo "services.sh: redis-server, mariadb-server, postgresql-15 and prometheus already installed"
+  echo "services.sh: redis-server, mariadb-server, postgresql-15, prometheus and chromium already installed"
   exit 0
 fi
 
@@ -58,7 +60,10 @@ cleanup() {
 trap cleanup EXIT
 
 run "${SUDO[@]}" apt-get update -q
-run "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${need[@]}"
+services=()
+for p in "${need[@]}"; do [ "$p" = chromium ] || services+=("$p"); done
+[ "${#services[@]}" -eq 0 ] || run "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${services[@]}"
+[ "${#services[@]}" -eq "${#need[@]}" ] || run "${SUDO[@]}" apt-get install -y -q --no-install-recommends chromium
 
 # Verify, so a half-done install fails here rather than as skipped tests.
 missing=()
@@ -67,8 +72,9 @@ command -v mariadbd >/dev/null 2>&1 || missing+=(mariadbd)
 command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-install-db)
 [ -x "$PG_BIN/postgres" ] || missing+=("$PG_BIN/postgres")
 [ -x /usr/bin/prometheus ] || missing+=(/usr/bin/prometheus)
+[ -x /usr/bin/chromium ] || missing+=(/usr/bin/chromium)
 if [ "${#missing[@]}" -ne 0 ]; then
   echo "services.sh: still missing after install: ${missing[*]}" >&2
   exit 1
 fi
-echo "services.sh: ok (redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'), prometheus $(/usr/bin/prometheus --version 2>&1 | awk 'NR==1{print $3}'))"
+echo "services.sh: ok (redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(mariadbd --version | awk '{print $3}'), postgres $("$PG_BIN/postgres" --version | awk '{print $3}'), prometheus $(/usr/bin/prometheus --version 2>&1 | awk 'NR==1{print $3}'), $(/usr/bin/chromium --version 2>/dev/null | awk '{print $1, $2}'))"

@@ -13,6 +13,7 @@ import { parseOrExit } from './parse-args';
 import { withHook } from './node-options';
 import { printConfig } from './print-config';
 import { runChild } from './run-child';
+import { addViewerOptions, runWithViewer, viewerOnly } from '../viewer/cli';
 
 const NAME = 'otel-instrument';
 
@@ -37,6 +38,8 @@ function buildProgram(): Command {
         '  otel-instrument npm start',
         '  otel-instrument -- tsx watch src/server.ts',
         '  otel-instrument --print-config node app.js',
+        '  otel-instrument --viewer node app.js      (traces, metrics, logs in a local web page: docs/viewer.md)',
+        '  otel-instrument viewer [--viewer-port N]  (only the viewer, for apps started some other way)',
         '  otel-instrument doctor [--json] [--timeout S] [-- node app.js]   (why no telemetry arrives: docs/doctor.md)',
         '',
         'Exit status: the command\'s own, 128+N if signal N ended it, 127 if it was not found, 2 for a usage error.',
@@ -48,6 +51,7 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError('(run otel-instrument --help for the options)')
     .exitOverride();
+  addViewerOptions(program, true);
   for (const f of FLAGS) {
     const spec = TABLE[f.name];
     const def = spec.defaultLabel === '' ? '' : ` (default: ${spec.defaultLabel})`;
@@ -64,6 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const hook = hookPlan(process.env.NODE_OPTIONS);
     return (require('../doctor') as typeof import('../doctor')).doctor(argv.slice(1), hook);
   }
+  if (argv[0] === 'viewer') return viewerOnly(argv.slice(1));
   const program = buildProgram();
   const usage = parseOrExit(program, argv);
   if (usage !== undefined) return usage;
@@ -95,7 +100,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     say('missing the command to run, e.g. otel-instrument node app.js');
     return 2;
   }
-  return runChild(cmd, args, { ...process.env, ...flagEnv, NODE_OPTIONS: nodeOptions }, say);
+  const env = { ...process.env, ...flagEnv, NODE_OPTIONS: nodeOptions };
+  if (opts.viewer !== true) return runChild(cmd, args, env, say);
+  return runWithViewer(opts, cmd, args, env, say);
 }
 
 /** NODE_OPTIONS for the command: the user's, plus our hook once (--import where supported). */

@@ -61,8 +61,8 @@ export function killAllApps() {
  * server): in its own process group, so kill() ends it and every worker it forked; stdin open for
  * commands; stdout kept as complete lines, so polling never re-splits the whole output.
  */
-export function startApp(nodeArgs, script, { env = {}, cwd = APPS } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+export function startApp(nodeArgs, script, { env = {}, cwd = APPS, args = [] } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   const complete = [];
@@ -79,6 +79,7 @@ export function startApp(nodeArgs, script, { env = {}, cwd = APPS } = {}) {
   const closed = new Promise((r) => child.once('close', r));
   const app = {
     child,
+    closed,
     get stdout() {
       return stdout;
     },
