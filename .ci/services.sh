@@ -34,7 +34,7 @@ trap 'rm -f "$log"' EXIT
 
 # Run a step quietly; on failure print its output and stop.
 run() {
-  if ! timeout 100 "$@" >"$log" 2>&1; then
+  if ! timeout "${STEP_TIMEOUT:-100}" "$@" >"$log" 2>&1; then
     echo "services.sh: FAILED: $*" >&2
     tail -n 40 "$log" >&2
     exit 1
@@ -63,7 +63,8 @@ run "${SUDO[@]}" apt-get update -q
 services=()
 for p in "${need[@]}"; do [ "$p" = chromium ] || services+=("$p"); done
 [ "${#services[@]}" -eq 0 ] || run "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${services[@]}"
-[ "${#services[@]}" -eq "${#need[@]}" ] || run "${SUDO[@]}" apt-get install -y -q --no-install-recommends chromium
+# Chromium and its libraries are over 100 MB to fetch on a new machine.
+[ "${#services[@]}" -eq "${#need[@]}" ] || STEP_TIMEOUT=600 run "${SUDO[@]}" apt-get install -y -q --no-install-recommends chromium
 
 # Verify, so a half-done install fails here rather than as skipped tests.
 missing=()
