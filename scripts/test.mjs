@@ -45,9 +45,11 @@ const version = await new Promise((res) => {
 console.log(`node ${version} (${node}), ${files.length} test files`);
 
 // Two e2e files at a time: each spawns servers and node processes; the machines have 2 cores.
+// The timeout (each test, and on Node 22 each file) is a safety net against a hang: tests wait on
+// events, and a loaded machine may take minutes for a file.
 const child = spawn(
   node,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 const code = await new Promise((res) => child.on('close', (c, sig) => res(c ?? (sig ? 1 : 0))));

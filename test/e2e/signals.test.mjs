@@ -30,7 +30,10 @@ for (const mode of ['require', 'import']) {
       assert.equal(ours.signal, plain.signal);
       assert.equal(ours.stdout, plain.stdout);
       assert.equal(head(ours.stderr), head(plain.stderr));
-      assert.ok(!ours.stderr.includes('otel-autoinstrument'), ours.stderr);
+      // Nothing of ours, but on a loaded machine the exit send's answer may outlast its 1.5 s
+      // bound: then it says the delivery is unconfirmed, and the spans must still have arrived.
+      const lines = ours.stderr.split('\n').filter((l) => l.startsWith('otel-autoinstrument'));
+      assert.ok(lines.every((l) => l.includes('telemetry not confirmed at exit')) && lines.length <= 1, ours.stderr);
       assert.ok(await waitFor(() => spansOf(svc).some((s) => s.kind === 'SPAN_KIND_SERVER')), 'spans exported before the exit arrived');
     });
   }
