@@ -55,6 +55,11 @@ interface Slot {
   [KEY]?: unknown;
 }
 
+/** start() has run in this thread (whatever it decided): it has said what there was to say about the environment. */
+export function startClaimed(): boolean {
+  return (globalThis as Slot)[KEY] !== undefined;
+}
+
 /** One start per process, even across two copies of this package (--require and --import together). */
 export function claimSingleton<T>(make: () => T): { first: boolean; value: T } {
   const g = globalThis as Slot;
