@@ -1,6 +1,6 @@
 import { MULTIPROCESS_VARS } from '../config/table-multiprocess';
 import { readVars } from '../config/read';
-import { startClaimed } from '../guard';
+import { startClaimed } from '../singleton';
 import { createLogger, errorText } from '../log';
 import { isMainThread } from 'node:worker_threads';
 import type { Folded } from './fold';
