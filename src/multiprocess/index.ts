@@ -24,7 +24,7 @@ export class Multiprocess {
 
   constructor(
     private readonly values: Values,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     const settings: HubSettings = {
       policy: gaugePolicies(values.OTEL_NODE_MULTIPROCESS_GAUGE_POLICY, values.OTEL_NODE_MULTIPROCESS_GAUGE_POLICIES, (w) => log.warn(w)),

@@ -23,8 +23,9 @@ export function setUpStandalone(): void {
   const log = createLogger('warn');
   try {
     const { values, warnings } = readVars(MULTIPROCESS_VARS, process.env);
-    // A register hook that started here has already warned about the same variables.
-    if (!startClaimed()) for (const w of warnings) log.warn(w);
+    // A register hook that started here has already warned about the same variables; every
+    // worker thread reads the same environment as its main thread, which says it once.
+    if (isMainThread && !startClaimed()) for (const w of warnings) log.warn(w);
     if (values.OTEL_NODE_MULTIPROCESS_METRICS === 'off') return;
     const intervalMs = values.OTEL_NODE_MULTIPROCESS_INTERVAL ?? DEFAULT_INTERVAL_MS;
     if (isMainThread) {

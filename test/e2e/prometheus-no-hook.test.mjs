@@ -222,3 +222,13 @@ test('worker threads without the hook: 4 threads that end right after recording 
 test('worker threads started before the main thread required the drop-in: found, and exact after a second round', { timeout: 60000 }, async () => {
   assertState(await resultOf('thread-app.cjs', { LATE: '1' }), expected([1, 2, 3, 4, 1, 2, 3, 4]), 'threads, late main');
 });
+
+test('OTEL_NODE_MULTIPROCESS_METRICS=off: each process counts for itself; a bad OTEL_NODE_MULTIPROCESS_INTERVAL is one warning naming it', async () => {
+  const off = await runNode([], `${DIR}/fork-app.cjs`, { env: { OTEL_NODE_MULTIPROCESS_METRICS: 'off' }, timeoutMs: 30000 });
+  assert.equal(off.code, 0, off.stderr);
+  const line = off.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  assert.deepEqual(stateOf(JSON.parse(line.slice('RESULT '.length))).exact.jobs, {}, 'the parent shows no child');
+  const bad = await runNode(['-e', "require('otel-autoinstrument/prometheus')"], '', { env: { OTEL_NODE_MULTIPROCESS_INTERVAL: 'fast' } });
+  assert.equal(bad.code, 0);
+  assert.equal(bad.stderr, 'otel-autoinstrument: warning: OTEL_NODE_MULTIPROCESS_INTERVAL="fast" is not a number; using the default "1000"\n');
+});
