@@ -117,6 +117,7 @@ async function clusterApp(t, { nodeArgs = [], env = {} } = {}) {
   const exits = await poll(() => (app.lines('EXIT').length === 4 ? app.lines('EXIT') : undefined), 30000, 25);
   assert.ok(exits, `the workers did not all end.\nstdout:\n${app.stdout}\nstderr:\n${app.stderr}`);
   assert.deepEqual(exits.sort(), ['1 0 null', '2 0 null', '3 null SIGKILL', '4 1 null']);
+  t.after(() => assert.deepEqual(app.lines('FOREIGN'), [], "the app's message handlers saw only the app's messages"));
   return { app, port };
 }
 
