@@ -75,6 +75,7 @@ export class Hub {
     // Inherited by the processes the app starts from now on (cluster.fork and child_process.fork
     // copy the environment), which is how a child knows at once that its parent collects.
     process.env[PARENT_MARKER] = String(process.pid);
+    const hub = this;
     let store: ThreadStore | undefined;
     setLocalStore({
       get store(): ThreadStore {
@@ -87,7 +88,6 @@ export class Hub {
       view: () => this.others('all') ?? new Map(),
       intervalMs: this.intervalMs,
     });
-    const hub = this;
     if (parentAggregates(settings.parentMarker)) this.startSending(false);
     // A cluster worker forked before its primary collected: the primary asks when it starts.
     else askParent(() => this.startSending(true), this.log);
