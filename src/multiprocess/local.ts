@@ -30,7 +30,8 @@ export const DROP_IN_SCOPE_KEY = `${DROP_IN_SCOPE}\u0000\u0000`;
 const KEY = Symbol.for('otel-autoinstrument.local-metrics-store');
 type Slot = { [KEY]?: LocalStore };
 
-const DEFAULT_INTERVAL_MS = 1000;
+/** How often collect() callbacks run where no setting says (the table's default of OTEL_NODE_MULTIPROCESS_INTERVAL). */
+export const DEFAULT_INTERVAL_MS = 1000;
 
 /** Whether the register hook or the drop-in's own setup (standalone.ts) has made this thread's store. */
 export function hasLocalStore(): boolean {

@@ -4,11 +4,11 @@ import { startClaimed } from '../singleton';
 import { createLogger, errorText } from '../log';
 import { isMainThread } from 'node:worker_threads';
 import type { Folded } from './fold';
-import { hasLocalStore, setLocalStore, shardView } from './local';
+import { DEFAULT_INTERVAL_MS, hasLocalStore, setLocalStore, shardView } from './local';
 import { processHub } from './hub';
 import { gaugePolicies } from './policy';
 import { ThreadStore } from './thread-meter';
-import { channelName, DEFAULT_INTERVAL_MS, sendShard, threadsStartData } from './threads';
+import { channelName, sendShard, threadsStartData } from './threads';
 
 /**
  * The Prometheus drop-in required without the register hook (or with it, when it collects no

@@ -18,16 +18,24 @@ interface ShardMessage {
   thread: number;
 }
 
-/** The main thread started collecting after some threads had already sent their shard to no one. */
-interface AskMessage {
-  type: 'otel-autoinstrument:ask';
-}
-
 /** The process's one channel between its threads' shards and its main thread. */
 export const channelName = (pid: number = process.pid): string => `otel-autoinstrument:metrics:${pid}`;
 
-/** How often a thread's collect() callbacks run when its main thread left no start data. */
-export const DEFAULT_INTERVAL_MS = 1000;
+/**
+ * Where the main thread asks threads to send their shard again (it started collecting after they
+ * had sent it to no one). Apart from the shards' channel, so a thread never receives the others' shards.
+ */
+const askChannel = (name: string): string => `${name}:ask`;
+
+/** Posts one message on a channel of that name, then closes it (a closed channel keeps nothing alive). */
+function post(name: string, message: unknown): void {
+  const channel = new wt.BroadcastChannel(name);
+  try {
+    channel.postMessage(message);
+  } finally {
+    channel.close();
+  }
+}
 
 /**
  * The main thread's side: every worker thread (nested ones too) sends its shard over a
@@ -58,8 +66,7 @@ export class ThreadShards {
     wt.setEnvironmentData(THREADS_KEY, data);
     // Threads started before this (the Prometheus drop-in required late in the main thread) have
     // sent their shard to no one: they send it again when asked.
-    const ask: AskMessage = { type: 'otel-autoinstrument:ask' };
-    this.channel.postMessage(ask);
+    post(askChannel(name), 'ask');
     // A thread stopped by worker.terminate() runs no exit handler, so it never marks its shard
     // closed: the Worker's 'exit' event says it instead (for the workers this thread starts).
     const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
@@ -121,23 +128,21 @@ export class ThreadShards {
 
 /**
  * A worker thread's side: sends its shard to the main thread, and again whenever the main thread
- * asks (it began collecting after this thread started). The channel stays open for that, unref'd:
+ * asks (it began collecting after this thread started). The ask channel stays open for that, unref'd:
  * it never keeps the thread alive.
  */
 export function sendShard(sab: SharedArrayBuffer, name: string, log: Pick<Logger, 'debug'>): void {
-  const channel = new wt.BroadcastChannel(name);
-  channel.unref();
   const message: ShardMessage = { type: 'otel-autoinstrument:shard', sab, pid: process.pid, thread: wt.threadId };
   const send = (): void => {
     try {
-      channel.postMessage(message);
+      post(name, message);
     } catch (err) {
       log.debug(`multiprocess metrics: this thread's shard was not sent (${errorText(err)})`);
     }
   };
-  channel.onmessage = (e: unknown) => {
-    if ((e as { data?: Partial<AskMessage> | null }).data?.type === 'otel-autoinstrument:ask') send();
-  };
+  const asks = new wt.BroadcastChannel(askChannel(name));
+  asks.unref();
+  asks.onmessage = send;
   send();
 }
 
