@@ -63,6 +63,18 @@ export class Hub {
   constructor(settings: HubSettings) {
     this.policy = settings.policy;
     this.log = settings.log;
+    const hub = this;
+    // What the hub hands on logs through whichever logger it has now (adopt() replaces it).
+    const log: Logger = {
+      get level() {
+        return hub.log.level;
+      },
+      error: (m) => hub.log.error(m),
+      warn: (m) => hub.log.warn(m),
+      info: (m) => hub.log.info(m),
+      debug: (m) => hub.log.debug(m),
+      enabled: (l) => hub.log.enabled(l),
+    };
     this.intervalMs = settings.intervalMs;
     this.options = {
       policy: (name) => this.policy(name),
@@ -70,17 +82,16 @@ export class Hub {
     };
     this.threads = new Aggregate(this.options);
     this.children = new Aggregate(this.options);
-    this.shards = new ThreadShards(this.threads, this.log, this.intervalMs);
-    watchChildren(this.children, this.log);
+    this.shards = new ThreadShards(this.threads, log, this.intervalMs);
+    watchChildren(this.children, log);
     // Inherited by the processes the app starts from now on (cluster.fork and child_process.fork
     // copy the environment), which is how a child knows at once that its parent collects.
     process.env[PARENT_MARKER] = String(process.pid);
-    const hub = this;
     let store: ThreadStore | undefined;
     setLocalStore({
       get store(): ThreadStore {
         if (store === undefined) {
-          store = new ThreadStore((w) => settings.log.warn(w));
+          store = new ThreadStore((w) => log.warn(w));
           hub.shards.addLocal(store.writer.sab);
         }
         return store;
@@ -90,7 +101,7 @@ export class Hub {
     });
     if (parentAggregates(settings.parentMarker)) this.startSending(false);
     // A cluster worker forked before its primary collected: the primary asks when it starts.
-    else askParent(() => this.startSending(true), this.log);
+    else askParent(() => this.startSending(true), log);
   }
 
   /** The register hook started after the drop-in had set this process up: its settings apply from now on. */
