@@ -34,3 +34,16 @@ test('requiring the drop-in sets up the hub; the hook\'s Multiprocess started af
   assert.match(await prom.register.metrics(), /^before_hook_total 5$/m);
   assert.deepEqual(l.warnings, []);
 });
+
+test("without any multiprocess variable of the user's, the drop-in's settings are the table's reader's, without loading it", () => {
+  const { settings } = require('../../dist/multiprocess/standalone.js');
+  const { readVars } = require('../../dist/config/read.js');
+  const { MULTIPROCESS_VARS } = require('../../dist/config/table-multiprocess.js');
+  for (const env of [{}, { OTEL_NODE_MULTIPROCESS_PARENT: '123' }, { OTEL_NODE_MULTIPROCESS_PARENT: ' 123 ', OTEL_NODE_MULTIPROCESS_INTERVAL: '' }]) {
+    assert.deepEqual(settings(env), readVars(MULTIPROCESS_VARS, env), JSON.stringify(env));
+  }
+  // A variable of the user's goes through the reader: its value, or its one warning.
+  assert.equal(settings({ OTEL_NODE_MULTIPROCESS_INTERVAL: '250' }).values.OTEL_NODE_MULTIPROCESS_INTERVAL, 250);
+  assert.deepEqual(settings({ OTEL_NODE_MULTIPROCESS_METRICS: 'sometimes' }).warnings, readVars(MULTIPROCESS_VARS, { OTEL_NODE_MULTIPROCESS_METRICS: 'sometimes' }).warnings);
+  assert.equal(settings({ OTEL_NODE_MULTIPROCESS_METRICS: 'sometimes' }).warnings.length, 1);
+});
