@@ -49,17 +49,4 @@ export function skipReason(opts: { sdkDisabled: boolean; processes: ProcessFilte
   return filteredOut(opts.processes, process.argv[1]);
 }
 
-const KEY = Symbol.for('otel-autoinstrument');
-
-interface Slot {
-  [KEY]?: unknown;
-}
-
-/** One start per process, even across two copies of this package (--require and --import together). */
-export function claimSingleton<T>(make: () => T): { first: boolean; value: T } {
-  const g = globalThis as Slot;
-  if (g[KEY] !== undefined) return { first: false, value: g[KEY] as T };
-  const value = make();
-  Object.defineProperty(g, KEY, { value, enumerable: false, configurable: false, writable: false });
-  return { first: true, value };
-}
+export { claimSingleton, startClaimed } from './singleton';

@@ -1,6 +1,6 @@
 import { AT_MOST, TABLE, VAR_NAMES, type Values, type VarName } from './table';
 import type { VarSpec } from './types';
-import { REDACTED, redactUserinfo } from '../redact';
+import { type Env, isSet, readOne, shown } from './read';
 
 /** Where a value came from; flags are otel-instrument's command-line options, options start()'s. */
 export type Source = 'flag' | 'option' | 'env' | 'file' | 'distro' | 'default';
@@ -22,17 +22,7 @@ export interface Config {
   readonly warnings: readonly string[];
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-function quote(spec: VarSpec<unknown>, raw: string): string {
-  // URL userinfo is a secret wherever it appears.
-  return spec.sensitive ? REDACTED : JSON.stringify(redactUserinfo(raw));
-}
-
-function shown(spec: VarSpec<unknown>, value: unknown): string {
-  const text = spec.show(value);
-  return spec.sensitive && text !== '' ? REDACTED : text;
-}
+export type { Env } from './read';
 
 /** Defaults a distro brings, and who brought them (for messages). */
 export interface DistroDefaults {
@@ -53,29 +43,18 @@ export function parseConfig(env: Env, top: Env | TopLayer = {}, distro?: DistroD
   const warnings: string[] = [];
   for (const name of VAR_NAMES) {
     const spec: VarSpec<unknown> = TABLE[name];
-    const set = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
-    const source: Source = set(flags[name]) ? layer.source : set(env[name]) ? 'env' : set(file?.values[name]) ? 'file' : set(distro?.values[name]) ? 'distro' : 'default';
+    const source: Source = isSet(flags[name]) ? layer.source : isSet(env[name]) ? 'env' : isSet(file?.values[name]) ? 'file' : isSet(distro?.values[name]) ? 'distro' : 'default';
     const raw = source === layer.source ? flags[name] : source === 'env' ? env[name] : source === 'file' ? file?.values[name] : distro?.values[name];
     values[name] = spec.default;
     sources[name] = 'default';
     if (raw === undefined || source === 'default') continue;
     const shownName = source === layer.source && layer.label ? layer.label(name) : source === 'distro' ? `${name} (default of distro ${distro?.from ?? ''})` : source === 'file' ? `${name} (from ${file?.from ?? ''})` : name;
-    const r = spec.parse(raw);
+    const r = readOne(spec, raw, shownName);
     if (r.ok) {
       values[name] = r.value;
       sources[name] = source;
-      if (r.note !== undefined) warnings.push(`${shownName}=${quote(spec, raw)} ${r.note}; using "${shown(spec, r.value)}"`);
-    } else {
-      const fallback =
-        spec.defaultLabel !== ''
-          ? spec.defaultLabel.startsWith('OTEL_')
-            ? `using ${spec.defaultLabel}`
-            : `using the default "${spec.defaultLabel}"`
-          : spec.unsetLabel !== undefined
-            ? `using ${spec.unsetLabel}`
-            : 'leaving it unset';
-      warnings.push(`${shownName}=${quote(spec, raw)} ${r.reason}; ${fallback}`);
     }
+    if (r.warning !== undefined) warnings.push(r.warning);
   }
   for (const [small, big] of AT_MOST) {
     const a = values[small] as number;

@@ -12,7 +12,8 @@ import { threadId } from 'node:worker_threads';
  * - In a main thread where multiprocess metrics run: a shard read with the worker threads', and a
  *   view of this process, its threads and its child processes.
  * - In a worker thread whose main thread collects: the thread's own shard (the Meter API's).
- * - Otherwise (no register hook): a shard of its own, and a view of this thread alone.
+ * - Otherwise, the drop-in required without the hook sets up the same (standalone.ts); should that
+ *   be off or fail: a shard of its own, and a view of this thread alone.
  */
 export interface LocalStore {
   readonly store: ThreadStore;
@@ -29,7 +30,13 @@ export const DROP_IN_SCOPE_KEY = `${DROP_IN_SCOPE}\u0000\u0000`;
 const KEY = Symbol.for('otel-autoinstrument.local-metrics-store');
 type Slot = { [KEY]?: LocalStore };
 
-const DEFAULT_INTERVAL_MS = 1000;
+/** How often collect() callbacks run where no setting says (the table's default of OTEL_NODE_MULTIPROCESS_INTERVAL). */
+export const DEFAULT_INTERVAL_MS = 1000;
+
+/** Whether the register hook or the drop-in's own setup (standalone.ts) has made this thread's store. */
+export function hasLocalStore(): boolean {
+  return (globalThis as Slot)[KEY] !== undefined;
+}
 
 export function setLocalStore(s: LocalStore): void {
   (globalThis as Slot)[KEY] = s;

@@ -18,6 +18,25 @@ interface ShardMessage {
   thread: number;
 }
 
+/** The process's one channel between its threads' shards and its main thread. */
+export const channelName = (pid: number = process.pid): string => `otel-autoinstrument:metrics:${pid}`;
+
+/**
+ * Where the main thread asks threads to send their shard again (it started collecting after they
+ * had sent it to no one). Apart from the shards' channel, so a thread never receives the others' shards.
+ */
+const askChannel = (name: string): string => `${name}:ask`;
+
+/** Posts one message on a channel of that name, then closes it (a closed channel keeps nothing alive). */
+function post(name: string, message: unknown): void {
+  const channel = new wt.BroadcastChannel(name);
+  try {
+    channel.postMessage(message);
+  } finally {
+    channel.close();
+  }
+}
+
 /**
  * The main thread's side: every worker thread (nested ones too) sends its shard over a
  * BroadcastChannel when it starts; collections read them all. Listening starts with the process,
@@ -33,7 +52,7 @@ export class ThreadShards {
     private readonly log: Logger,
     intervalMs: number,
   ) {
-    const name = `otel-autoinstrument:metrics:${process.pid}`;
+    const name = channelName();
     this.channel = new wt.BroadcastChannel(name);
     this.channel.unref();
     this.channel.onmessage = (e: unknown) => {
@@ -45,6 +64,9 @@ export class ThreadShards {
     };
     const data: ThreadsStartData = { channel: name, intervalMs };
     wt.setEnvironmentData(THREADS_KEY, data);
+    // Threads started before this (the Prometheus drop-in required late in the main thread) have
+    // sent their shard to no one: they send it again when asked.
+    post(askChannel(name), 'ask');
     // A thread stopped by worker.terminate() runs no exit handler, so it never marks its shard
     // closed: the Worker's 'exit' event says it instead (for the workers this thread starts).
     const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
@@ -104,6 +126,26 @@ export class ThreadShards {
   }
 }
 
+/**
+ * A worker thread's side: sends its shard to the main thread, and again whenever the main thread
+ * asks (it began collecting after this thread started). The ask channel stays open for that, unref'd:
+ * it never keeps the thread alive.
+ */
+export function sendShard(sab: SharedArrayBuffer, name: string, log: Pick<Logger, 'debug'>): void {
+  const message: ShardMessage = { type: 'otel-autoinstrument:shard', sab, pid: process.pid, thread: wt.threadId };
+  const send = (): void => {
+    try {
+      post(name, message);
+    } catch (err) {
+      log.debug(`multiprocess metrics: this thread's shard was not sent (${errorText(err)})`);
+    }
+  };
+  const asks = new wt.BroadcastChannel(askChannel(name));
+  asks.unref();
+  asks.onmessage = send;
+  send();
+}
+
 /** The start data this worker thread's main thread left, if it collects worker metrics. */
 export function threadsStartData(): ThreadsStartData | undefined {
   if (wt.isMainThread) return undefined;
@@ -121,11 +163,7 @@ type Api = typeof import('@opentelemetry/api');
 export function startThreadMetrics(api: Api, data: ThreadsStartData, log: Logger): void {
   const { ThreadMeterProvider, ThreadStore } = require('./thread-meter') as typeof import('./thread-meter');
   const store = new ThreadStore((w) => log.warn(w));
-  const channel = new wt.BroadcastChannel(data.channel);
-  channel.unref();
-  const message: ShardMessage = { type: 'otel-autoinstrument:shard', sab: store.writer.sab, pid: process.pid, thread: wt.threadId };
-  channel.postMessage(message);
-  channel.close();
+  sendShard(store.writer.sab, data.channel, log);
   const provider = new ThreadMeterProvider(store);
   const local = require('./local') as typeof import('./local');
   local.setLocalStore({ store, view: local.shardView(store, { policy: () => 'pid' }), intervalMs: data.intervalMs });

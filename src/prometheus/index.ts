@@ -3,7 +3,11 @@
  * correct across worker threads and cluster workers (docs/prometheus-drop-in.md). Replace
  * `require('prom-client')` with `require('otel-autoinstrument/prometheus')`.
  */
+import { setUpStandalone } from '../multiprocess/standalone';
 import { globalRegistry } from './registry';
+
+// Before the app can fork or start a thread: what the register hook would have set up, unless it has.
+setUpStandalone();
 
 export { AggregatorRegistry, Registry } from './registry';
 export { collectDefaultMetrics } from './default-metrics';
