@@ -182,7 +182,7 @@ export class LazyInstrumentations {
       else this.pending.set(m.name, list);
     }
     try {
-      const mod = (d.entry !== undefined ? require(d.entry) : this.req(d.package)) as Record<string, unknown>;
+      const mod = (d.entry !== undefined ? require(d.entry) : d.ownDependency === true ? require(d.package) : this.req(d.package)) as Record<string, unknown>;
       const Ctor = mod[d.export];
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
