@@ -31,6 +31,27 @@ interface PatchTarget {
   unpatch?: (exports: unknown, version?: string) => unknown;
 }
 
+/**
+ * The CommonJS exports behind a module namespace: its 'module.exports' export (Node 24), else
+ * its default export, which is the same object (Node 22.23 has no 'module.exports' export).
+ */
+function cjsExports(ns: unknown): unknown {
+  const o = ns as Record<string, unknown>;
+  return 'module.exports' in o ? o['module.exports'] : o.default;
+}
+
+/**
+ * A CommonJS package imported from ESM is patched through import-in-the-middle alone, which hands
+ * the patch the module namespace. A patch that replaces a function export (connect 0.67.0's
+ * `_patchConstructor`) then returns a wrapper that calls the namespace, and the app's first
+ * `connect()` throws "original.apply is not a function". Such a patch gets the CommonJS export
+ * instead; import-in-the-middle puts what it returns in `default`. Test: the Connect ESM row of
+ * test/e2e/conformance.test.mjs.
+ */
+function replacesCjsFunction(exports: unknown, out: unknown): boolean {
+  return Object.prototype.toString.call(exports) === '[object Module]' && typeof out === 'function' && typeof cjsExports(exports) === 'function';
+}
+
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
 
 /** A module an instrumentation actually patched (its patch() ran without throwing). */
@@ -141,7 +162,8 @@ export class LazyInstrumentations {
         if (typeof original !== 'function') continue;
         target[key] = (exports: unknown, version?: string): unknown => {
           try {
-            const out = original.call(target, exports, version);
+            let out = original.call(target, exports, version);
+            if (key === 'patch' && replacesCjsFunction(exports, out)) out = original.call(target, cjsExports(exports), version);
             if (key === 'patch') this.notePatched(d, instance, module, version);
             return out;
           } catch (err) {

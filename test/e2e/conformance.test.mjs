@@ -1,0 +1,131 @@
+// The conformance suite: one fixture app per supported library (test/helpers/conformance-libraries.mjs),
+// each run with only the register hook, under --require and --import (CJS), and --import (ESM);
+// the spans and log records that reach a real OTLP receiver must have the names, kinds, parent
+// links and semantic-convention attributes the row lists. Databases are real servers on
+// 127.0.0.1 (test/helpers/services.mjs): missing binaries skip their rows, except under CI=true.
+// docs/support.md is generated from the same table (scripts/gen-support-table.mjs).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { LIBRARIES } from '../helpers/conformance-libraries.mjs';
+import { startReceiver, waitFor } from '../helpers/otlp.mjs';
+import { REGISTER, runNode } from '../helpers/run.mjs';
+import { startMariadb, startPostgres, startRedis } from '../helpers/services.mjs';
+
+const STARTERS = { pg: startPostgres, mysql: startMariadb, redis: startRedis };
+const ENV_KEY = { pg: 'PG', mysql: 'MYSQL', redis: 'REDIS' };
+
+let receiver;
+/** service -> { svc } | { skip } | { error } */
+const services = {};
+
+before(
+  async () => {
+    receiver = await startReceiver();
+    const needed = [...new Set(LIBRARIES.map((l) => l.service).filter(Boolean))];
+    const started = await Promise.allSettled(needed.map((s) => STARTERS[s]()));
+    needed.forEach((s, i) => {
+      const r = started[i];
+      if (r.status === 'rejected') services[s] = { error: r.reason };
+      else if (r.value.skip) {
+        services[s] = { skip: r.value.skip };
+        console.log(`# SKIP ${s} rows: ${r.value.skip}`);
+      } else services[s] = { svc: r.value };
+    });
+  },
+  { timeout: 60000 },
+);
+after(async () => Promise.allSettled([receiver?.close(), ...Object.values(services).map((s) => s.svc?.stop())]), { timeout: 30000 });
+
+const brief = (s) => `${s.scope} "${s.name}" ${s.kind} span=${s.spanId} parent=${s.parentSpanId ?? '-'}`;
+const logRecords = (svc) => {
+  const out = [];
+  for (const l of receiver.logs)
+    for (const rl of l.resourceLogs ?? [])
+      if (rl.resource?.attributes?.['service.name'] === svc) for (const sl of rl.scopeLogs ?? []) for (const r of sl.logRecords ?? []) out.push({ ...r, scope: sl.scope?.name });
+  return out;
+};
+
+let n = 0;
+const runs = LIBRARIES.filter((l) => !l.suite).flatMap((l) => [
+  [l, 'require', l.cjs],
+  [l, 'import', l.cjs],
+  ...(l.esm ? [[l, 'import', l.esm]] : []),
+]);
+
+// Three apps at a time: each waits mostly on its own child process and servers.
+describe('conformance', { concurrency: 3 }, () => {
+  for (const [lib, mode, app] of runs) {
+    test(`${lib.library}: ${app} under --${mode}`, { timeout: 40000 }, async (t) => {
+      const s = lib.service ? services[lib.service] : { svc: undefined };
+      if (s.error) throw s.error;
+      if (s.skip) return t.skip(s.skip);
+      const svc = s.svc;
+      const serviceName = `conformance-${lib.id}-${n++}`;
+      const dbEnv = svc
+        ? Object.fromEntries(['host', 'port', 'user', 'password', 'database'].map((k) => [`TEST_${ENV_KEY[lib.service]}_${k.toUpperCase()}`, String(svc[k])]))
+        : {};
+      const res = await runNode([...(lib.nodeArgs ?? []), ...REGISTER[mode]], `conformance/${app}`, {
+        timeoutMs: 20000,
+        env: { OTEL_SERVICE_NAME: serviceName, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRICS_EXPORTER: 'none', ...dbEnv },
+      });
+      const output = `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`;
+      assert.equal(res.code, 0, output);
+      assert.equal(res.stdout, `${lib.stdout}\n`, output);
+
+      const mine = () => receiver.spans().filter((x) => x.resource['service.name'] === serviceName);
+      const isServer = (x) => x.kind === 'SPAN_KIND_SERVER' && x.scope === '@opentelemetry/instrumentation-http' && x.attributes['url.path'] === lib.path;
+      const found = (all, e) => all.filter((x) => x.scope === e.scope && x.name === e.name && (!e.where || e.where(x)));
+      const spans = await waitFor(() => {
+        const all = mine();
+        return all.some(isServer) && lib.spans.every((e) => found(all, e).length > 0) && (!lib.log?.records || logRecords(serviceName).length > 0) && all;
+      }, 10000);
+      const got = `received:\n${mine().map(brief).join('\n') || '(none)'}\n${output}`;
+      assert.ok(spans, got);
+
+      const servers = spans.filter(isServer);
+      assert.equal(servers.length, 1, `one http SERVER span for ${lib.path}\n${got}`);
+      const [srv] = servers;
+      assert.equal(srv.name, lib.server.name, got);
+      assert.equal(srv.attributes['http.route'], lib.server.route ?? undefined, `http.route\n${got}`);
+      assert.equal(srv.attributes['http.request.method'], 'GET', got);
+      assert.equal(srv.attributes['http.response.status_code'], 200, got);
+      assert.equal(srv.attributes['server.address'], '127.0.0.1', got);
+
+      const byId = new Map(spans.map((x) => [x.spanId, x]));
+      const ids = { server: srv };
+      for (const e of lib.spans) {
+        const matches = found(spans, e);
+        assert.equal(matches.length, 1, `exactly one ${e.scope} "${e.name}"\n${got}`);
+        const [span] = matches;
+        if (e.id) ids[e.id] = span;
+        assert.equal(span.kind, `SPAN_KIND_${e.kind}`, `${e.name} kind\n${got}`);
+        assert.equal(span.traceId, srv.traceId, `${e.name} in the server span's trace\n${got}`);
+        if (e.parent === 'descendant') {
+          let p = byId.get(span.parentSpanId);
+          while (p && p !== srv) p = byId.get(p.parentSpanId);
+          assert.equal(p, srv, `${e.name} below the server span\n${got}`);
+        } else {
+          assert.equal(span.parentSpanId, ids[e.parent].spanId, `${e.name} is a child of ${e.parent}\n${got}`);
+        }
+        for (const [k, v] of Object.entries(e.attributes(svc))) assert.deepEqual(span.attributes[k], v, `${e.name} ${k}\n${got}`);
+      }
+
+      if (lib.log) {
+        // Correlation in the log line itself (the loggers write JSON lines to stderr)...
+        const line = res.stderr.split('\n').find((l) => l.includes(lib.log.message));
+        assert.ok(line, `the log line\n${got}`);
+        const fields = JSON.parse(line);
+        assert.deepEqual([fields.trace_id, fields.span_id], [srv.traceId, srv.spanId], `log line carries the server span's ids\n${got}`);
+        // ...and in the log record sent over OTLP.
+        const records = logRecords(serviceName).filter((r) => r.body === lib.log.message);
+        if (lib.log.records) {
+          assert.equal(records.length, 1, `one log record\n${got}`);
+          assert.deepEqual([records[0].traceId, records[0].spanId], [srv.traceId, srv.spanId], `log record correlated\n${got}`);
+          assert.equal(records[0].severityText, 'info');
+        } else {
+          assert.equal(records.length, 0, got);
+        }
+      }
+    });
+  }
+});
