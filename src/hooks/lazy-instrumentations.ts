@@ -31,25 +31,11 @@ interface PatchTarget {
   unpatch?: (exports: unknown, version?: string) => unknown;
 }
 
-/**
- * The CommonJS exports behind a module namespace: its 'module.exports' export (Node 24), else
- * its default export, which is the same object (Node 22.23 has no 'module.exports' export).
- */
-function cjsExports(ns: unknown): unknown {
-  const o = ns as Record<string, unknown>;
-  return 'module.exports' in o ? o['module.exports'] : o.default;
-}
-
-/**
- * A CommonJS package imported from ESM is patched through import-in-the-middle alone, which hands
- * the patch the module namespace. A patch that replaces a function export (connect 0.67.0's
- * `_patchConstructor`) then returns a wrapper that calls the namespace, and the app's first
- * `connect()` throws "original.apply is not a function". Such a patch gets the CommonJS export
- * instead; import-in-the-middle puts what it returns in `default`. Test: the Connect ESM row of
- * test/e2e/conformance.test.mjs.
- */
-function replacesCjsFunction(exports: unknown, out: unknown): boolean {
-  return Object.prototype.toString.call(exports) === '[object Module]' && typeof out === 'function' && typeof cjsExports(exports) === 'function';
+/** A module namespace's default export when it is a function (a CommonJS module.exports function). */
+function namespaceFunction(exports: unknown): unknown {
+  if (Object.prototype.toString.call(exports) !== '[object Module]') return undefined;
+  const d = (exports as { default?: unknown }).default;
+  return typeof d === 'function' ? d : undefined;
 }
 
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
@@ -162,8 +148,16 @@ export class LazyInstrumentations {
         if (typeof original !== 'function') continue;
         target[key] = (exports: unknown, version?: string): unknown => {
           try {
+            // A CommonJS package imported from ESM is patched through import-in-the-middle alone,
+            // which hands the patch the module namespace. A patch that knows namespaces (pino's)
+            // replaces its default; one that does not (connect 0.67.0's _patchConstructor) returns
+            // a wrapper that calls the namespace, and the app's first connect() throws "original.apply
+            // is not a function". That one gets the function export instead; import-in-the-middle
+            // puts what it returns in `default`. Test: the Connect and pino ESM rows of
+            // test/e2e/conformance.test.mjs.
+            const fn = key === 'patch' ? namespaceFunction(exports) : undefined;
             let out = original.call(target, exports, version);
-            if (key === 'patch' && replacesCjsFunction(exports, out)) out = original.call(target, cjsExports(exports), version);
+            if (fn !== undefined && typeof out === 'function' && out !== fn && namespaceFunction(exports) === fn) out = original.call(target, fn, version);
             if (key === 'patch') this.notePatched(d, instance, module, version);
             return out;
           } catch (err) {
