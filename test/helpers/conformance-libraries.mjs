@@ -93,6 +93,49 @@ export const LIBRARIES = [
     spans: [{ scope: '@opentelemetry/instrumentation-connect', name: 'request handler - /users', kind: 'INTERNAL', parent: 'server', attributes: () => ({ 'http.route': '/users', 'connect.type': 'request_handler' }) }],
   },
   {
+    id: 'hapi',
+    library: 'Hapi',
+    package: '@hapi/hapi',
+    cjs: 'hapi.cjs',
+    esm: 'hapi.mjs',
+    ...GET_USER,
+    stdout: GET_USER.stdout('hapi'),
+    // http.route is the path template in the framework's own syntax (HTTP semantic conventions).
+    server: { name: 'GET /users/{id}', route: '/users/{id}' },
+    spans: [{ scope: '@opentelemetry/instrumentation-hapi', name: 'route - /users/{id}', kind: 'INTERNAL', parent: 'server', attributes: () => ({ 'http.route': '/users/{id}', 'hapi.type': 'router' }) }],
+  },
+  {
+    id: 'restify',
+    library: 'Restify',
+    package: 'restify',
+    cjs: 'restify.cjs',
+    esm: 'restify.mjs',
+    ...GET_USER,
+    stdout: GET_USER.stdout('restify'),
+    server: { name: 'GET /users/:id', route: '/users/:id' },
+    // Known: with restify 12 the instrumentation (0.69.0) ends each span twice, which the SDK
+    // reports on stderr (upstream's register shows no SDK diagnostics by default); spans are right.
+    spans: [
+      { id: 'mw', scope: '@opentelemetry/instrumentation-restify', name: 'middleware - passThrough', kind: 'INTERNAL', parent: 'server', attributes: () => ({ 'http.route': '/users/:id', 'restify.type': 'middleware' }) },
+      { scope: '@opentelemetry/instrumentation-restify', name: 'request handler - /users/:id', kind: 'INTERNAL', parent: 'mw', attributes: () => ({ 'http.route': '/users/:id', 'restify.type': 'request_handler' }) },
+    ],
+  },
+  {
+    id: 'graphql',
+    library: 'GraphQL (graphql)',
+    package: 'graphql',
+    cjs: 'graphql.cjs',
+    esm: 'graphql.mjs',
+    path: '/graphql',
+    stdout: 'graphql status=200 body={"hello":"hello otel"}',
+    server: { name: 'GET', route: null },
+    spans: [
+      { scope: '@opentelemetry/instrumentation-graphql', name: 'graphql.parse', kind: 'INTERNAL', parent: 'server', attributes: () => ({ 'graphql.source': 'query Greet { hello(name: "*") }' }) },
+      { id: 'op', scope: '@opentelemetry/instrumentation-graphql', name: 'query Greet', kind: 'INTERNAL', parent: 'server', attributes: () => ({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'Greet' }) },
+      { scope: '@opentelemetry/instrumentation-graphql', name: 'graphql.resolve hello', kind: 'INTERNAL', parent: 'op', attributes: () => ({ 'graphql.field.name': 'hello', 'graphql.parent.name': 'Query' }) },
+    ],
+  },
+  {
     id: 'pg',
     library: 'pg (PostgreSQL)',
     package: 'pg',
@@ -105,6 +148,21 @@ export const LIBRARIES = [
     spans: [
       { scope: '@opentelemetry/instrumentation-pg', name: 'pg.connect', kind: 'CLIENT', parent: 'server', attributes: (svc) => ({ 'db.system.name': 'postgresql', 'db.namespace': svc.database, ...server(svc) }) },
       { scope: '@opentelemetry/instrumentation-pg', name: 'pg.query:SELECT otel_e2e', kind: 'CLIENT', parent: 'server', attributes: (svc) => ({ 'db.system.name': 'postgresql', 'db.namespace': svc.database, 'db.query.text': 'SELECT 1 + 1 AS two', ...server(svc) }) },
+    ],
+  },
+  {
+    id: 'knex',
+    library: 'knex (over pg)',
+    package: 'knex',
+    service: 'pg',
+    cjs: 'knex.cjs',
+    esm: 'knex.mjs',
+    path: '/db',
+    stdout: 'knex status=200 body=two=2',
+    server: { name: 'GET', route: null },
+    spans: [
+      { id: 'knex', scope: '@opentelemetry/instrumentation-knex', name: 'raw otel_e2e', kind: 'CLIENT', parent: 'server', attributes: (svc) => ({ 'db.system.name': 'postgresql', 'db.operation.name': 'raw', 'db.namespace': svc.database, 'db.query.text': 'SELECT 1 + 1 AS two', ...server(svc) }) },
+      { scope: '@opentelemetry/instrumentation-pg', name: 'pg.query:SELECT otel_e2e', kind: 'CLIENT', parent: 'knex', where: (x) => x.attributes['db.query.text'] === 'SELECT 1 + 1 AS two', attributes: (svc) => ({ 'db.system.name': 'postgresql', ...server(svc) }) },
     ],
   },
   {
