@@ -60,7 +60,7 @@ export function generate() {
     '',
     '## Not yet in the suite',
     '',
-    'NestJS (planned: the next row); MongoDB (no server on these machines); kafkajs (needs a broker); the other catalog libraries (AWS SDK, gRPC, mongoose, socket.io, ...).',
+    'MongoDB (no server on these machines); kafkajs (needs a broker); the other catalog libraries (AWS SDK, gRPC, mongoose, socket.io, ...).',
     '',
   );
   return lines.join('\n');

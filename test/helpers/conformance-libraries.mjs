@@ -136,6 +136,21 @@ export const LIBRARIES = [
     ],
   },
   {
+    id: 'nestjs',
+    library: 'NestJS 11 (Express platform)',
+    package: '@nestjs/core',
+    cjs: 'nestjs.cjs',
+    esm: 'nestjs.mjs',
+    ...GET_USER,
+    stdout: GET_USER.stdout('nestjs'),
+    server: { name: 'GET /users/:id', route: '/users/:id' },
+    spans: [
+      { id: 'ctx', scope: '@opentelemetry/instrumentation-nestjs-core', name: 'UsersController.get', kind: 'INTERNAL', parent: 'descendant', attributes: () => ({ 'http.route': '/users/:id', 'nestjs.type': 'request_context', 'nestjs.controller': 'UsersController' }) },
+      { scope: '@opentelemetry/instrumentation-nestjs-core', name: 'get', kind: 'INTERNAL', parent: 'ctx', attributes: () => ({ 'nestjs.type': 'handler', 'nestjs.callback': 'get' }) },
+      { scope: '@opentelemetry/instrumentation-express', name: 'request handler', kind: 'INTERNAL', parent: 'descendant', attributes: () => ({ 'http.route': '/users/:id' }) },
+    ],
+  },
+  {
     id: 'pg',
     library: 'pg (PostgreSQL)',
     package: 'pg',
