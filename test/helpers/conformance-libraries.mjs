@@ -113,8 +113,9 @@ export const LIBRARIES = [
     ...GET_USER,
     stdout: GET_USER.stdout('restify'),
     server: { name: 'GET /users/:id', route: '/users/:id' },
-    // Known: with restify 12 the instrumentation (0.69.0) ends each span twice, which the SDK
-    // reports on stderr (upstream's register shows no SDK diagnostics by default); spans are right.
+    // Known: with restify 12 the instrumentation (0.69.0) ends each span twice. The SDK says so;
+    // we print each such message once per process (src/diag.ts), upstream's register not at all
+    // by default. The spans are right.
     spans: [
       { id: 'mw', scope: '@opentelemetry/instrumentation-restify', name: 'middleware - passThrough', kind: 'INTERNAL', parent: 'server', attributes: () => ({ 'http.route': '/users/:id', 'restify.type': 'middleware' }) },
       { scope: '@opentelemetry/instrumentation-restify', name: 'request handler - /users/:id', kind: 'INTERNAL', parent: 'mw', attributes: () => ({ 'http.route': '/users/:id', 'restify.type': 'request_handler' }) },
