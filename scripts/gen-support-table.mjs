@@ -25,6 +25,7 @@ function asserts(l) {
     const parent = e.parent === 'server' ? 'child of the server span' : e.parent === 'descendant' ? 'under the server span' : `child of ${code(l.spans.find((x) => x.id === e.parent)?.name ?? e.parent)}`;
     parts.push(`${code(e.name)} ${e.kind}, ${parent}${keys.length ? ` (${keys.map(code).join(', ')})` : ''}`);
   }
+  if (l.upstream) parts.push(`differs from upstream: ${l.upstream.why}`);
   if (l.log) parts.push(`log line carries the server span's ${code('trace_id')}/${code('span_id')}${l.log.records ? '; OTLP log record correlated' : '; no OTLP log record (needs `@opentelemetry/winston-transport`)'}`);
   return parts.join('; ');
 }
@@ -48,6 +49,8 @@ export function generate() {
     'databases are real servers on 127.0.0.1. CJS apps run under `--require` and `--import`, ESM apps under `--import`.',
     'The suite is test/e2e/conformance.test.mjs (Fastify: test/e2e/fastify.test.mjs). Every catalog instrumentation loads the same way;',
     'the libraries not listed here are covered by their upstream instrumentation\'s own tests only (see "Not yet in the suite").',
+    'Each CJS app also runs under upstream\'s register (`@opentelemetry/auto-instrumentations-node/register`): the span names and kinds',
+    'must be the same (network `net`/`dns` spans aside), unless the row says how they differ and which side the semantic conventions support.',
     '',
     '| Library | Version tested | Instrumentation | CJS / ESM | Asserted |',
     '| --- | --- | --- | --- | --- |',

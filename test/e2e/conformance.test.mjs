@@ -4,6 +4,9 @@
 // links and semantic-convention attributes the row lists. Databases are real servers on
 // 127.0.0.1 (test/helpers/services.mjs): missing binaries skip their rows, except under CI=true.
 // docs/support.md is generated from the same table (scripts/gen-support-table.mjs).
+// Each CJS app also runs under upstream's register (@opentelemetry/auto-instrumentations-node):
+// the span names and kinds must be the same, or the row's `upstream` field says how they differ
+// and which side the semantic conventions support.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LIBRARIES } from '../helpers/conformance-libraries.mjs';
@@ -46,6 +49,20 @@ const logRecords = (svc) => {
 };
 
 let n = 0;
+/** Runs one fixture app with `register` (node flags) against the receiver; asserts its exit and line. */
+async function runApp(lib, svc, register, app) {
+  const serviceName = `conformance-${lib.id}-${n++}`;
+  const dbEnv = svc ? Object.fromEntries(['host', 'port', 'user', 'password', 'database'].map((k) => [`TEST_${ENV_KEY[lib.service]}_${k.toUpperCase()}`, String(svc[k])])) : {};
+  const res = await runNode([...(lib.nodeArgs ?? []), ...register], `conformance/${app}`, {
+    timeoutMs: 20000,
+    // The resource detectors listed are upstream's local ones: its default would query cloud metadata addresses.
+    env: { OTEL_SERVICE_NAME: serviceName, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRICS_EXPORTER: 'none', OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process', ...dbEnv },
+  });
+  const output = `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`;
+  assert.equal(res.code, 0, output);
+  assert.equal(res.stdout, `${lib.stdout}\n`, output);
+  return { serviceName, res, output };
+}
 const runs = LIBRARIES.filter((l) => !l.suite).flatMap((l) => [
   [l, 'require', l.cjs],
   [l, 'import', l.cjs],
@@ -60,17 +77,7 @@ describe('conformance', { concurrency: 3 }, () => {
       if (s.error) throw s.error;
       if (s.skip) return t.skip(s.skip);
       const svc = s.svc;
-      const serviceName = `conformance-${lib.id}-${n++}`;
-      const dbEnv = svc
-        ? Object.fromEntries(['host', 'port', 'user', 'password', 'database'].map((k) => [`TEST_${ENV_KEY[lib.service]}_${k.toUpperCase()}`, String(svc[k])]))
-        : {};
-      const res = await runNode([...(lib.nodeArgs ?? []), ...REGISTER[mode]], `conformance/${app}`, {
-        timeoutMs: 20000,
-        env: { OTEL_SERVICE_NAME: serviceName, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRICS_EXPORTER: 'none', ...dbEnv },
-      });
-      const output = `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`;
-      assert.equal(res.code, 0, output);
-      assert.equal(res.stdout, `${lib.stdout}\n`, output);
+      const { serviceName, res, output } = await runApp(lib, svc, REGISTER[mode], app);
 
       const mine = () => receiver.spans().filter((x) => x.resource['service.name'] === serviceName);
       const isServer = (x) => x.kind === 'SPAN_KIND_SERVER' && x.scope === '@opentelemetry/instrumentation-http' && x.attributes['url.path'] === lib.path;
@@ -126,6 +133,38 @@ describe('conformance', { concurrency: 3 }, () => {
           assert.equal(records.length, 0, got);
         }
       }
+    });
+  }
+});
+
+const HTTP = '@opentelemetry/instrumentation-http';
+const UPSTREAM = ['--require', '@opentelemetry/auto-instrumentations-node/register'];
+// Spans whose presence depends on load order, not on the library (the first lookup, connect).
+const NOISE = new Set(['@opentelemetry/instrumentation-net', '@opentelemetry/instrumentation-dns']);
+
+describe('ours and upstream', { concurrency: 3 }, () => {
+  for (const lib of LIBRARIES.filter((l) => !l.suite)) {
+    test(`${lib.library}: ${lib.cjs} makes the spans upstream's register makes`, { timeout: 60000 }, async (t) => {
+      const s = lib.service ? services[lib.service] : { svc: undefined };
+      if (s.error) throw s.error;
+      if (s.skip) return t.skip(s.skip);
+      const [ours, theirs] = await Promise.all([runApp(lib, s.svc, REGISTER.require, lib.cjs), runApp(lib, s.svc, UPSTREAM, lib.cjs)]);
+      const names = (svcName) => {
+        const all = receiver.spans().filter((x) => x.resource['service.name'] === svcName && !NOISE.has(x.scope));
+        return [...new Set(all.map((x) => `${x.scope} "${x.name}" ${x.kind}`))].sort();
+      };
+      // Both processes have exited, so both have sent their spans: wait only for them to be decoded.
+      const sigs = [`${HTTP} "${lib.server.name}" SPAN_KIND_SERVER`, ...lib.spans.map((e) => `${e.scope} "${e.name}" SPAN_KIND_${e.kind}`)];
+      const got = await waitFor(() => {
+        const a = names(ours.serviceName);
+        const b = names(theirs.serviceName);
+        return sigs.every((x) => a.includes(x)) && b.some((x) => x.endsWith('SPAN_KIND_SERVER')) && [a, b];
+      }, 10000);
+      assert.ok(got, `spans from both: ours ${names(ours.serviceName).join(', ')}; upstream ${names(theirs.serviceName).join(', ')}`);
+      const [a, b] = got;
+      const onlyOurs = a.filter((x) => !b.includes(x));
+      const onlyUpstream = b.filter((x) => !a.includes(x));
+      assert.deepEqual({ onlyOurs, onlyUpstream }, lib.upstream?.differs ?? { onlyOurs: [], onlyUpstream: [] }, `ours and upstream differ${lib.upstream ? ` (expected: ${lib.upstream.why})` : ''}`);
     });
   }
 });
