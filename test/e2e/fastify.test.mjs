@@ -98,3 +98,20 @@ test('@fastify/otel is loaded only once the app loads fastify, and then from our
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The difference from upstream's bundle, which has no Fastify instrumentation. The HTTP semantic
+// conventions make http.route conditionally required ("if and only if it's available") and name
+// the server span "{method} {http.route}" when it is: ours is right, upstream's bare "GET" is not.
+test("upstream's register on the same app: a bare GET server span with no http.route", async () => {
+  const svc = `fastify-e2e-upstream-${n++}`;
+  const res = await runNode(['--require', '@opentelemetry/auto-instrumentations-node/register'], 'fastify/v5/app.cjs', {
+    // Upstream's local resource detectors only: its default would query cloud metadata addresses.
+    env: { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process' },
+    timeoutMs: 20000,
+  });
+  assert.equal(res.code, 0, res.stderr);
+  const server = await waitFor(() => spansOf(svc).find((s) => s.kind === 'SPAN_KIND_SERVER'), 10000);
+  assert.ok(server, 'server span');
+  assert.deepEqual([server.name, server.attributes['http.route']], ['GET', undefined]);
+  assert.deepEqual(spansOf(svc).filter((s) => s.scope === SCOPE).map(brief), []);
+});
