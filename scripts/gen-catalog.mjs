@@ -41,6 +41,7 @@ const BUNDLED = [
     // 'fastify.initialization' diagnostics channel and adds the plugin to every instance.
     modules: [{ name: 'fastify', versions: ['>=4.0.0 <6'] }],
     config: { registerOnInitialization: true },
+    channel: 'fastify.initialization',
     // types/index.d.ts FastifyOtelInstrumentationOpts; ignorePaths is a glob or a function.
     options: [{ name: 'ignorePaths', type: 'string' }],
   },

@@ -188,6 +188,18 @@ export class LazyInstrumentations {
     }
   }
 
+  /** Records each instance the library announces on `channel` (subscribed after the instrumentation, so it runs after it). */
+  private watchChannel(d: InstrumentationDescriptor, instance: LoadedInstrumentation, channel: string): void {
+    const target = d.modules[0]?.name;
+    if (target === undefined) return;
+    const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+    dc.subscribe(channel, (message) => {
+      // fastify.initialization's message holds the instance, whose version says what was joined.
+      const v = (message as { fastify?: { version?: unknown } } | undefined)?.fastify?.version;
+      this.notePatched(d, instance, target, typeof v === 'string' ? v : undefined);
+    });
+  }
+
   /** Loads one instrumentation (once); a failure is one warning naming it, never an exception. */
   activate(d: InstrumentationDescriptor, trigger: string): void {
     if (this.states.has(d.name) || this.closed) return;
@@ -213,6 +225,7 @@ export class LazyInstrumentations {
       instance.setMeterProvider(this.providers.meter());
       instance.setLoggerProvider?.(this.providers.logger());
       if (!instance.isEnabled()) instance.enable();
+      if (d.channel !== undefined) this.watchChannel(d, instance, d.channel);
       this.states.set(d.name, { status: 'loaded', instance, trigger });
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
       this.onLoad?.(d);

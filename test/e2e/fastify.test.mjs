@@ -4,7 +4,7 @@
 // `fastify4` alias as `fastify`), under --require and --import, CJS and ESM; spans from a real
 // OTLP receiver.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -94,6 +94,20 @@ test('@fastify/otel is loaded only once the app loads fastify, and then from our
     await run('require', 'fastify/v5/app.cjs', { LOADED_PROBE_OUT: out }, ['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs')]);
     const files = JSON.parse(readFileSync(out, 'utf8'));
     assert.ok(files.includes(join(ROOT, 'node_modules/@fastify/otel/index.js')), 'our @fastify/otel loaded');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the startup report (the doctor's) says @fastify/otel joined the app's Fastify, though it patches no module", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otel-fastify-report-'));
+  try {
+    const file = join(dir, 'report.json');
+    await run('require', 'fastify/v4/app.cjs', { OTEL_NODE_DOCTOR_REPORT: file });
+    // One file per process, named after the variable's value (src/report/doctor-child.ts).
+    const [name] = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const fastify = JSON.parse(readFileSync(join(dir, name), 'utf8')).instrumentations.find((i) => i.name === 'fastify');
+    assert.deepEqual([fastify.status, fastify.package, fastify.patched], ['applied', '@fastify/otel', [{ module: 'fastify', version: '4.29.1' }]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
