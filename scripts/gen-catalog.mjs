@@ -26,6 +26,10 @@ const OVERRIDES = {
   'host-metrics': { activation: 'startup', metricsOnly: true },
   // Its targets are computed from Lambda's _HANDLER; useless elsewhere.
   'aws-lambda': { activation: 'lambda' },
+  // redis >= 4 is a wrapper of @redis/client, which the same instrumentation patches (the
+  // conformance suite's redis 6 row): its 'redis' definition covers only the legacy client, and
+  // without this the bootstrap and the doctor called redis 4-6 unsupported.
+  redis: { extraVersions: { redis: ['>=4 <7'] } },
 };
 
 // Maintained instrumentations upstream's bundle lacks, which we ship as dependencies and load
@@ -124,6 +128,7 @@ export function generate() {
     const merged = new Map();
     for (const m of modules) merged.set(m.name, [...new Set([...(merged.get(m.name) ?? []), ...m.versions])]);
     const o = OVERRIDES[name] ?? {};
+    for (const [m, versions] of Object.entries(o.extraVersions ?? {})) merged.set(m, [...(merged.get(m) ?? []), ...versions]);
     entries.push({
       name,
       package: pkg,
