@@ -87,6 +87,13 @@ test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=fastify: no fastify spans, bare server
   assert.deepEqual(spansOf(svc).filter((s) => s.scope === SCOPE).map(brief), []);
 });
 
+test('OTEL_NODE_INSTRUMENTATION_FASTIFY_IGNORE_PATHS reaches @fastify/otel: an ignored route makes no fastify spans', async () => {
+  const { svc } = await run('require', 'fastify/v5/app.cjs', { OTEL_NODE_INSTRUMENTATION_FASTIFY_IGNORE_PATHS: '/users/*' });
+  const server = await waitFor(() => spansOf(svc).find((s) => s.kind === 'SPAN_KIND_SERVER'), 10000);
+  assert.ok(server, 'server span');
+  assert.deepEqual(spansOf(svc).filter((s) => s.scope === SCOPE).map(brief), []);
+});
+
 test('@fastify/otel is loaded only once the app loads fastify, and then from our own dependencies', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'otel-fastify-probe-'));
   try {
