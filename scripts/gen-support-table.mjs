@@ -46,7 +46,7 @@ export function generate() {
     '# Supported libraries: what the conformance suite checks',
     '',
     'Each row is a fixture app run with only the register hook (no code), on Node 22 and 24, whose telemetry a real OTLP receiver decodes;',
-    'databases are real servers on 127.0.0.1. CJS apps run under `--require` and `--import`, ESM apps under `--import`.',
+    'databases are real servers on 127.0.0.1. CJS apps run under `--require`, ESM apps under `--import`.',
     'The suite is test/e2e/conformance.test.mjs (Fastify: test/e2e/fastify.test.mjs). Every catalog instrumentation loads the same way;',
     'the libraries not listed here are covered by their upstream instrumentation\'s own tests only (see "Not yet in the suite").',
     'Each CJS app also runs under upstream\'s register (`@opentelemetry/auto-instrumentations-node/register`): the span names and kinds',
@@ -56,7 +56,7 @@ export function generate() {
     '| --- | --- | --- | --- | --- |',
   ];
   for (const l of LIBRARIES) {
-    const modes = l.modes ?? `CJS --require and --import${l.esm ? '; ESM --import' : ''}`;
+    const modes = l.modes ?? `CJS --require${l.esm ? '; ESM --import' : ''}`;
     lines.push(`| ${cell(l.library)} | ${version(l.package)} | ${cell(instrumentation(l))} | ${cell(modes)} | ${cell(asserts(l))} |`);
   }
   lines.push(
