@@ -5,6 +5,8 @@ import type { TargetModule } from './types';
  * load like a catalog entry once the app has them installed: `otel-bootstrap` installs them,
  * plugin discovery finds them among the app's dependencies. Curated by hand: each entry was
  * read from the package's published code (target module, supported range, export).
+ * @fastify/otel, once here, is now bundled (scripts/gen-catalog.mjs BUNDLED); docs/plugins.md
+ * says why these stay out.
  */
 export interface ExtraInstrumentation {
   /** Short name, in the namespace of OTEL_NODE_ENABLED_INSTRUMENTATIONS. */
@@ -24,15 +26,6 @@ export interface ExtraInstrumentation {
 }
 
 export const EXTRAS: readonly ExtraInstrumentation[] = [
-  {
-    name: 'fastify',
-    package: '@fastify/otel',
-    export: 'FastifyOtelInstrumentation',
-    // index.js SUPPORTED_VERSIONS (0.21.2); it hooks fastify through the 'fastify.initialization'
-    // diagnostics channel only when registerOnInitialization is set.
-    modules: [{ name: 'fastify', versions: ['>=4.0.0 <6'] }],
-    config: { registerOnInitialization: true },
-  },
   {
     name: 'prisma',
     package: '@prisma/instrumentation',

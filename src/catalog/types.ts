@@ -39,6 +39,19 @@ export interface InstrumentationDescriptor {
   readonly entry?: string;
   /** Plugins only: the package that declared it, as name@version, for messages. */
   readonly origin?: string;
+  /**
+   * A bundled extra, a dependency of otel-autoinstrument itself rather than of
+   * auto-instrumentations-node: resolved from our package (pnpm links each package's own
+   * dependencies only).
+   */
+  readonly ownDependency?: boolean;
+  /**
+   * A diagnostics channel on which the library announces each instance the instrumentation
+   * attaches to (@fastify/otel patches nothing; it joins every Fastify instance through
+   * 'fastify.initialization'). Each message counts as a patch of the first target module in the
+   * startup report and the doctor.
+   */
+  readonly channel?: string;
   /** Constructor config under the user's OTEL_NODE_INSTRUMENTATION_* options (src/catalog/extras.ts). */
   readonly config?: Readonly<Record<string, unknown>>;
 }

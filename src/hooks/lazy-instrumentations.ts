@@ -31,6 +31,13 @@ interface PatchTarget {
   unpatch?: (exports: unknown, version?: string) => unknown;
 }
 
+/** A module namespace's default export when it is a function (a CommonJS module.exports function). */
+function namespaceFunction(exports: unknown): unknown {
+  if (Object.prototype.toString.call(exports) !== '[object Module]') return undefined;
+  const d = (exports as { default?: unknown }).default;
+  return typeof d === 'function' ? d : undefined;
+}
+
 export type LoadState = { status: 'loaded'; instance: LoadedInstrumentation; trigger: string } | { status: 'failed'; error: string; trigger: string };
 
 /** A module an instrumentation actually patched (its patch() ran without throwing). */
@@ -141,7 +148,16 @@ export class LazyInstrumentations {
         if (typeof original !== 'function') continue;
         target[key] = (exports: unknown, version?: string): unknown => {
           try {
-            const out = original.call(target, exports, version);
+            // A CommonJS package imported from ESM is patched through import-in-the-middle alone,
+            // which hands the patch the module namespace. A patch that knows namespaces (pino's)
+            // replaces its default; one that does not (connect 0.67.0's _patchConstructor) returns
+            // a wrapper that calls the namespace, and the app's first connect() throws "original.apply
+            // is not a function". That one gets the function export instead; import-in-the-middle
+            // puts what it returns in `default`. Test: the Connect and pino ESM rows of
+            // test/e2e/conformance.test.mjs.
+            const fn = key === 'patch' ? namespaceFunction(exports) : undefined;
+            let out = original.call(target, exports, version);
+            if (fn !== undefined && typeof out === 'function' && out !== fn && namespaceFunction(exports) === fn) out = original.call(target, fn, version);
             if (key === 'patch') this.notePatched(d, instance, module, version);
             return out;
           } catch (err) {
@@ -172,6 +188,18 @@ export class LazyInstrumentations {
     }
   }
 
+  /** Records each instance the library announces on `channel` (subscribed after the instrumentation, so it runs after it). */
+  private watchChannel(d: InstrumentationDescriptor, instance: LoadedInstrumentation, channel: string): void {
+    const target = d.modules[0]?.name;
+    if (target === undefined) return;
+    const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+    dc.subscribe(channel, (message) => {
+      // fastify.initialization's message holds the instance, whose version says what was joined.
+      const v = (message as { fastify?: { version?: unknown } } | undefined)?.fastify?.version;
+      this.notePatched(d, instance, target, typeof v === 'string' ? v : undefined);
+    });
+  }
+
   /** Loads one instrumentation (once); a failure is one warning naming it, never an exception. */
   activate(d: InstrumentationDescriptor, trigger: string): void {
     if (this.states.has(d.name) || this.closed) return;
@@ -182,7 +210,7 @@ export class LazyInstrumentations {
       else this.pending.set(m.name, list);
     }
     try {
-      const mod = (d.entry !== undefined ? require(d.entry) : this.req(d.package)) as Record<string, unknown>;
+      const mod = (d.entry !== undefined ? require(d.entry) : d.ownDependency === true ? require(d.package) : this.req(d.package)) as Record<string, unknown>;
       const Ctor = mod[d.export];
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);
       // Upstream's constructor enables (and hooks) when config.enabled is not false; some
@@ -197,6 +225,7 @@ export class LazyInstrumentations {
       instance.setMeterProvider(this.providers.meter());
       instance.setLoggerProvider?.(this.providers.logger());
       if (!instance.isEnabled()) instance.enable();
+      if (d.channel !== undefined) this.watchChannel(d, instance, d.channel);
       this.states.set(d.name, { status: 'loaded', instance, trigger });
       this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
       this.onLoad?.(d);

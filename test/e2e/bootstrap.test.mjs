@@ -1,9 +1,10 @@
 // otel-bootstrap end to end, the real CLI (bin/otel-bootstrap.js) in temporary projects.
 // - Registry part: the fastify fixture with the lockfile npm, pnpm and yarn each wrote is installed
 //   from registry.npmjs.org with that package manager (pnpm and yarn themselves installed from the
-//   registry here, all on this Node), bootstrap installs @fastify/otel with it, and the app then
-//   runs under the register hook and sends '@fastify/otel' spans to a real OTLP receiver. Skipped
-//   with a reason when the registry is unreachable, except under CI=true.
+//   registry here, all on this Node); bootstrap finds fastify covered by the @fastify/otel we
+//   bundle (nothing to install), and the app then runs under the register hook and sends
+//   '@fastify/otel' spans to a real OTLP receiver. Skipped with a reason when the registry is
+//   unreachable, except under CI=true.
 // - Loopback part: version-range cases in a two-workspace monorepo and the failure cases, with a
 //   registry of our own on 127.0.0.1.
 import assert from 'node:assert/strict';
@@ -76,7 +77,7 @@ describe('with registry.npmjs.org', () => {
   const LOCKFILE = { npm: 'package-lock.json', pnpm: 'pnpm-lock.yaml', yarn: 'yarn.lock' };
 
   for (const pm of ['npm', 'pnpm', 'yarn']) {
-    test(`${pm}: check fails, install adds @fastify/otel with ${pm}, one API copy, and the app sends its spans`, async (t) => {
+    test(`${pm}: check passes with fastify covered by the bundled @fastify/otel, one API copy, and the app sends its spans`, async (t) => {
       if (skip) return t.skip('registry unreachable');
       const cwd = join(tmp, pm);
       cpSync(join(FIX, pm), cwd, { recursive: true });
@@ -86,37 +87,19 @@ describe('with registry.npmjs.org', () => {
       assert.equal(installed.code, 0, show(installed));
 
       const check = await bootstrap(cwd, ['--action', 'check']);
-      assert.equal(check.code, 1, show(check));
-      assert.match(ours(check).at(-1), /^otel-bootstrap: check failed: 1 instrumentation is available but not installed \(@fastify\/otel@\d+\.\d+\.\d+\)/);
+      assert.equal(check.code, 0, show(check));
       const list = json(await bootstrap(cwd, ['--json']));
       assert.equal(list.packageManager.name, pm);
       assert.equal(list.versionsFrom, 'node_modules');
       const fastify = list.instrumentations.find((r) => r.library === 'fastify');
-      assert.equal(fastify.status, 'missing');
+      assert.deepEqual([fastify.status, fastify.source, fastify.instrumentation], ['active', 'bundled', '@fastify/otel']);
       const pino = list.instrumentations.find((r) => r.library === 'pino');
       assert.deepEqual([pino.status, pino.source, pino.direct], ['active', 'bundled', false]);
-
       const reqs = await bootstrap(cwd, ['--action', 'requirements']);
       assert.equal(reqs.code, 0, show(reqs));
-      assert.deepEqual(reqs.stdout.trim().split('\n'), [fastify.spec]);
-
-      const manifest = readFileSync(join(cwd, 'package.json'), 'utf8');
-      const dry = await bootstrap(cwd, ['--action', 'install', '--dry-run']);
-      const expected = { npm: `npm install --save-exact ${fastify.spec}`, pnpm: `pnpm add --save-exact ${fastify.spec}`, yarn: `yarn add --exact ${fastify.spec}` }[pm];
-      assert.equal(dry.stdout, `${expected}\n`);
-      assert.equal(readFileSync(join(cwd, 'package.json'), 'utf8'), manifest, '--dry-run changes nothing');
-
-      const inst = await bootstrap(cwd, ['--action', 'install']);
-      assert.equal(inst.code, 0, show(inst));
-      assert.ok(ours(inst).includes(`otel-bootstrap: running: ${expected}`), show(inst));
-      assert.equal(inst.stdout, `installed ${fastify.spec}\n`);
-      const after = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8'));
-      assert.equal(after.dependencies['@fastify/otel'], fastify.instrumentationVersion, 'saved exactly, by the package manager');
-      assert.match(readFileSync(join(cwd, LOCKFILE[pm]), 'utf8'), /@fastify\/otel/);
+      assert.equal(reqs.stdout, '');
+      assert.ok(!existsSync(join(cwd, 'node_modules', '@fastify', 'otel')), 'nothing installed into the app');
       assert.deepEqual(apiVersions(cwd), ['1.10.0'], 'one copy of the API');
-      const recheck = await bootstrap(cwd, ['--action', 'check', '--json']);
-      assert.equal(recheck.code, 0, show(recheck));
-      assert.equal(json(recheck).instrumentations.find((r) => r.library === 'fastify').status, 'active');
 
       // The app under the register hook: otel-autoinstrument is linked in as the app's dependency.
       symlinkSync(ROOT, join(cwd, 'node_modules', 'otel-autoinstrument'));
@@ -166,9 +149,8 @@ describe('on loopback', () => {
   let registry;
   before(async () => {
     registry = await fakeRegistry({
-      '@fastify/otel': [['0.21.2', '^1.9.0'], ['0.30.0', '^2.0.0']],
       '@prisma/instrumentation': [['5.22.0', '^1.8'], ['6.2.1', '^1.8'], ['7.0.0', '^1.8']],
-      '@opentelemetry/instrumentation-sequelize': [['0.15.0', '^1.3.0']],
+      '@opentelemetry/instrumentation-sequelize': [['0.15.0', '^1.3.0'], ['0.30.0', '^2.0.0']],
     });
   });
   after(() => registry?.close());
@@ -208,26 +190,27 @@ describe('on loopback', () => {
     assert.deepEqual([row('api', 'pg').version, row('api', 'pg').status, row('api', 'pg').source], ['8.11.0', 'active', 'bundled']);
     assert.deepEqual([row('web', 'pg').version, row('web', 'pg').status], ['7.1.0', 'unsupported']);
     assert.match(row('web', 'pg').reason, /^pg 7\.1\.0 is outside @opentelemetry\/instrumentation-pg \S+'s supported range >=8\.0\.3 <9$/);
-    assert.deepEqual([row('api', 'fastify').status, row('api', 'fastify').spec], ['missing', '@fastify/otel@0.21.2'], 'the newest release that accepts our API 1.10.0');
+    assert.deepEqual([row('api', 'fastify').status, row('api', 'fastify').source, row('api', 'fastify').instrumentation], ['active', 'bundled', '@fastify/otel']);
+    assert.deepEqual([row('web', 'sequelize').status, row('web', 'sequelize').spec], ['missing', '@opentelemetry/instrumentation-sequelize@0.15.0'], 'the newest release that accepts our API 1.10.0');
     assert.deepEqual([row('api', '@prisma/client').status, row('api', '@prisma/client').spec], ['missing', '@prisma/instrumentation@6.2.1'], 'same major as @prisma/client');
     assert.equal(row('web', 'fastify').status, 'unsupported');
-    assert.match(row('web', 'fastify').reason, /fastify 6\.0\.0-rc\.1 is a prerelease, which @fastify\/otel's supported range >=4\.0\.0 <6 does not include/);
+    assert.match(row('web', 'fastify').reason, /fastify 6\.0\.0-rc\.1 is a prerelease, which @fastify\/otel \S+'s supported range >=4\.0\.0 <6 does not include/);
     assert.deepEqual([row('web', 'mongodb').status, row('web', 'mongodb').direct], ['active', false], 'a library present only as a dependency of a dependency');
     assert.deepEqual([row('web', 'orm-lite').status, row('web', 'orm-lite').source, row('web', 'orm-lite').instrumentation], ['active', 'plugin', 'acme-otel']);
     assert.deepEqual(a.plugins, [{ workspace: 'web', package: 'acme-otel', version: '1.0.0', instrumentations: ['orm-lite'] }]);
-    assert.deepEqual(a.requirements, ['@fastify/otel@0.21.2', '@prisma/instrumentation@6.2.1', '@opentelemetry/instrumentation-sequelize@0.15.0']);
+    assert.deepEqual(a.requirements, ['@prisma/instrumentation@6.2.1', '@opentelemetry/instrumentation-sequelize@0.15.0']);
 
     const text = await bootstrap(root, ['--registry', registry.url]);
     assert.match(text.stdout, /^api \(packages\/api\): npm, versions from node_modules$/m);
     assert.match(text.stdout, /^ {2}mongodb \(transitive\) +6\.3\.0 +@opentelemetry\/instrumentation-mongodb \S+ +active \(bundled\)$/m);
-    assert.match(text.stdout, /^3 active, 0 disabled, 2 unsupported, 3 to install, 0 unavailable$/m);
+    assert.match(text.stdout, /^4 active, 0 disabled, 2 unsupported, 2 to install, 0 unavailable$/m);
 
     const dry = await bootstrap(root, ['--action', 'install', '--dry-run', '--registry', registry.url]);
-    assert.equal(dry.stdout, ['npm install --save-exact --workspace api @fastify/otel@0.21.2 @prisma/instrumentation@6.2.1', 'npm install --save-exact --workspace web @opentelemetry/instrumentation-sequelize@0.15.0', ''].join('\n'));
+    assert.equal(dry.stdout, ['npm install --save-exact --workspace api @prisma/instrumentation@6.2.1', 'npm install --save-exact --workspace web @opentelemetry/instrumentation-sequelize@0.15.0', ''].join('\n'));
     const web = await bootstrap(root, ['--action', 'requirements', '--workspace', 'web', '--registry', registry.url]);
     assert.equal(web.stdout, '@opentelemetry/instrumentation-sequelize@0.15.0\n');
     const inside = await bootstrap(join(root, 'packages', 'api'), ['--action', 'requirements', '--registry', registry.url]);
-    assert.equal(inside.stdout, '@fastify/otel@0.21.2\n@prisma/instrumentation@6.2.1\n', 'run inside a workspace: that workspace');
+    assert.equal(inside.stdout, '@prisma/instrumentation@6.2.1\n', 'run inside a workspace: that workspace');
     const check = await bootstrap(root, ['--action', 'check', '--json', '--registry', registry.url]);
     assert.equal(check.code, 1);
     assert.equal(json(check).ok, false);
@@ -235,10 +218,10 @@ describe('on loopback', () => {
     assert.equal(json(disabled).instrumentations.find((x) => x.library === 'pg').status, 'disabled');
   });
 
-  /** A one-package npm project with fastify installed and no lockfile. */
-  function fastifyProject(extra = {}) {
+  /** A one-package npm project with sequelize installed (its instrumentation is not) and no lockfile. */
+  function sequelizeProject(extra = {}) {
     const root = mkdtempSync(join(tmp, 'app-'));
-    writeTree(root, { 'package.json': pkg('app', '1.0.0', { fastify: '5.2.0' }, extra), 'node_modules/fastify/package.json': pkg('fastify', '5.2.0') });
+    writeTree(root, { 'package.json': pkg('app', '1.0.0', { sequelize: '6.37.0' }, extra), 'node_modules/sequelize/package.json': pkg('sequelize', '6.37.0') });
     return root;
   }
 
@@ -251,7 +234,7 @@ describe('on loopback', () => {
   });
 
   test('failure: an unreadable lockfile is one line and exit 1, for every action', async () => {
-    const root = fastifyProject();
+    const root = sequelizeProject();
     writeFileSync(join(root, 'pnpm-lock.yaml'), 'lockfileVersion: [unclosed\n');
     for (const action of ['list', 'install']) {
       const r = await bootstrap(root, ['--action', action, '--registry', registry.url]);
@@ -263,7 +246,7 @@ describe('on loopback', () => {
   });
 
   test('failure: the package manager is missing; nothing is written', async () => {
-    const root = fastifyProject({ packageManager: 'pnpm@12.21.0' });
+    const root = sequelizeProject({ packageManager: 'pnpm@12.21.0' });
     const before = readFileSync(join(root, 'package.json'), 'utf8');
     const r = await run(process.execPath, [BIN, '--action', 'install', '--registry', registry.url], { cwd: root, env: { PATH: BIN_DIR } });
     assert.equal(r.code, 1, show(r));
@@ -272,18 +255,18 @@ describe('on loopback', () => {
   });
 
   test('failure: the registry fails the install; npm says why, we exit 1 and package.json is as it was', async () => {
-    const root = fastifyProject();
+    const root = sequelizeProject();
     const before = readFileSync(join(root, 'package.json'), 'utf8');
     const r = await bootstrap(root, ['--action', 'install'], { npm_config_registry: registry.url, npm_config_cache: join(tmp, 'npm-cache'), npm_config_fetch_retries: '0' });
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /404/, "npm's own message is shown");
-    assert.equal(ours(r).at(-1), 'otel-bootstrap: npm install --save-exact @fastify/otel@0.21.2 failed with exit code 1 (its output is above); package.json and the lockfile are as they were');
+    assert.equal(ours(r).at(-1), 'otel-bootstrap: npm install --save-exact @opentelemetry/instrumentation-sequelize@0.15.0 failed with exit code 1 (its output is above); package.json and the lockfile are as they were');
     assert.equal(readFileSync(join(root, 'package.json'), 'utf8'), before);
-    assert.ok(!existsSync(join(root, 'node_modules', '@fastify', 'otel')));
+    assert.ok(!existsSync(join(root, 'node_modules', '@opentelemetry', 'instrumentation-sequelize')));
   });
 
   test('failure: an unreachable registry stops requirements with one line; usage errors exit 2', async () => {
-    const root = fastifyProject();
+    const root = sequelizeProject();
     const closed = createServer();
     await new Promise((r) => closed.listen(0, '127.0.0.1', r));
     const port = closed.address().port;
@@ -291,7 +274,7 @@ describe('on loopback', () => {
     const r = await bootstrap(root, ['--action', 'requirements', '--json', '--registry', `http://127.0.0.1:${port}/`]);
     assert.equal(r.code, 1, show(r));
     assert.equal(r.stdout, '');
-    assert.equal(ours(r).at(-1), `otel-bootstrap: cannot pick versions: registry http://127.0.0.1:${port}/ could not be reached for @fastify/otel (ECONNREFUSED)`);
+    assert.equal(ours(r).at(-1), `otel-bootstrap: cannot pick versions: registry http://127.0.0.1:${port}/ could not be reached for @opentelemetry/instrumentation-sequelize (ECONNREFUSED)`);
     for (const args of [['--action', 'nope'], ['--workspace', 'nope'], ['--timeout', '0']]) assert.equal((await bootstrap(root, args)).code, 2, args.join(' '));
   });
 });

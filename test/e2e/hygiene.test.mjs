@@ -119,6 +119,8 @@ test('laziness: an http-only app loads the http instrumentation and one exporter
     const instrumentations = [...packages].filter((p) => p.startsWith('@opentelemetry/instrumentation-')).sort();
     // runtime-node (on by default) starts with the warm-up, after this short process is gone.
     assert.deepEqual(instrumentations, ['@opentelemetry/instrumentation-http']);
+    // The bundled extras (@fastify/otel) wait for their library like the rest.
+    assert.ok(!packages.has('@fastify/otel'), '@fastify/otel was loaded');
     // http/protobuf is the default; the proto metric exporter builds on the http one.
     assert.ok(packages.has('@opentelemetry/exporter-trace-otlp-proto'));
     for (const p of [

@@ -137,7 +137,7 @@ test('matching: supported, unsupported with the reason, prerelease, transitive, 
   const selected = new Set(selectInstrumentations(values, CATALOG).map((d) => d.name));
   const rows = match({
     workspace: 'app',
-    tree: tree({ pg: ['8.11.0'], express: ['3.21.2'], koa: ['3.0.0-alpha.1'], mongodb: ['6.3.0'], mysql2: ['3.9.0'], fastify: ['5.2.0'], typeorm: ['0.2.45'] }, ['pg', 'express', 'koa', 'mysql2', 'fastify', 'typeorm']),
+    tree: tree({ pg: ['8.11.0'], express: ['3.21.2'], koa: ['3.0.0-alpha.1'], mongodb: ['6.3.0'], mysql2: ['3.9.0'], fastify: ['5.2.0'], typeorm: ['0.2.45'], sequelize: ['6.37.0'], redis: ['6.4.0'] }, ['pg', 'express', 'koa', 'mysql2', 'fastify', 'typeorm', 'sequelize']),
     plugins: [],
     pluginInstrumentations: [],
     values,
@@ -154,8 +154,13 @@ test('matching: supported, unsupported with the reason, prerelease, transitive, 
   assert.equal(row('mongodb').direct, false);
   assert.equal(row('mysql2').status, 'disabled');
   assert.match(row('mysql2').reason, /OTEL_NODE_DISABLED_INSTRUMENTATIONS lists "mysql2"/);
-  assert.equal(row('fastify').status, 'missing');
-  assert.equal(row('fastify').instrumentation, '@fastify/otel');
+  // Bundled beyond upstream's set (docs/plugins.md): active like the catalog's own.
+  assert.deepEqual([row('fastify').status, row('fastify').source, row('fastify').instrumentation], ['active', 'bundled', '@fastify/otel']);
+  assert.equal(rows.filter((r) => r.library === 'fastify').length, 1, 'one row: not also installable');
+  // redis >= 4 wraps @redis/client, which instrumentation-redis patches: not unsupported.
+  assert.equal(row('redis').status, 'active');
+  assert.equal(row('sequelize').status, 'missing');
+  assert.equal(row('sequelize').instrumentation, '@opentelemetry/instrumentation-sequelize');
   assert.equal(row('typeorm').status, 'unsupported');
 });
 

@@ -43,3 +43,8 @@ test('docs/configuration.md is generated from the current env table (npm run gen
   const { generate } = await import('../../scripts/gen-config-docs.mjs');
   assert.equal(generate(), readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8'));
 });
+
+test('docs/support.md is generated from the conformance table (npm run gen:support when this fails)', async () => {
+  const { generate } = await import('../../scripts/gen-support-table.mjs');
+  assert.equal(generate(), readFileSync(join(ROOT, 'docs/support.md'), 'utf8'));
+});

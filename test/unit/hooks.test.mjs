@@ -44,3 +44,21 @@ test('process names and the include/exclude filters', async () => {
   assert.equal(filteredOut({ include: ['server'], exclude: ['server'] }, '/srv/app/server.js'), undefined);
   assert.match(filteredOut({ include: ['server'], exclude: [] }, '/srv/app/worker.js'), /not in OTEL_NODE_INCLUDE_PROCESSES/);
 });
+
+test("the SDK's warnings and errors are printed once each, whatever trace and span ids they quote", async () => {
+  const { installDiag } = await import('../../dist/diag.js');
+  const lines = [];
+  const log = { level: 'info', enabled: () => true, error: (m) => lines.push(`error ${m}`), warn: (m) => lines.push(`warn ${m}`), info: (m) => lines.push(`info ${m}`), debug: () => undefined };
+  let sink;
+  installDiag({ diag: { setLogger: (l) => (sink = l) } }, log);
+  for (const [trace, span] of [['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331'], ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7']]) {
+    sink.warn(`Cannot execute the operation on ended Span {traceId: ${trace}, spanId: ${span}}`);
+    sink.error(`middleware - x ${trace}-${span} - You can only call end() on a span once.`);
+  }
+  sink.warn('another warning');
+  assert.deepEqual(lines, [
+    'warn sdk: Cannot execute the operation on ended Span {traceId: 0af7651916cd43dd8448eb211c80319c, spanId: b7ad6b7169203331}',
+    'error sdk: middleware - x 0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331 - You can only call end() on a span once.',
+    'warn sdk: another warning',
+  ]);
+});
