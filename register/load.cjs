@@ -6,5 +6,8 @@ module.exports = function load(entry) {
     process.stderr.write('otel-autoinstrument: warning: Node ' + process.versions.node + ' is not supported (need >= 22.15); running without instrumentation\n');
     return;
   }
-  require('../dist/start.js').start({ entry: entry });
+  // Before the bundle loads, so that the bundle itself comes from the cache (never throws).
+  var compileCache = require('../dist/compile-cache.js').enableCompileCache();
+  // dist/register.js: the whole startup graph in one file (scripts/bundle.mjs).
+  require('../dist/register.js').start({ entry: entry, compileCache: compileCache });
 };

@@ -39,6 +39,8 @@ export interface StartRequest {
   readonly instrumentations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Warnings found before the start (unknown option keys), logged with the others. */
   readonly warnings?: readonly string[];
+  /** What the register hook did about Node's compile cache (src/compile-cache.ts), for the debug log. */
+  readonly compileCache?: string;
 }
 
 /** What start() gives back, whether or not it started anything. */
@@ -170,6 +172,7 @@ function startOnce(options: StartRequest): Handle {
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...(options.warnings ?? []), ...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
+  if (options.compileCache !== undefined) log.debug(`compile cache: ${options.compileCache}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const runtime = runtimePlan(config);
