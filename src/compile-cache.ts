@@ -1,28 +1,31 @@
 import { lstatSync, mkdirSync, rmdirSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { has } from './node-features';
 
 /**
  * Node's on-disk compile cache (V8 code cache) for the modules loaded after the register hook:
  * ours, the instrumentation packages, and, Node having no per-package switch, the app's.
- * Called by register/load.cjs before our bundle loads, so the bundle is cached too. Never
- * throws, never writes to stderr: the result is one line for start()'s debug log.
+ * Called by register/load.cjs before our bundle loads, so the bundle is cached too, or by
+ * start() from code for what loads after it. Never throws, never writes to stderr: the result is
+ * one line for start()'s debug log.
  *
  * OTEL_NODE_COMPILE_CACHE (read here, before the config table is parsed, because the cache must
  * be on before the table's own code loads; its row is in src/config/table.ts): unset means a
- * directory of this user's own under the OS temp dir, `none` turns it off, anything else is a
- * directory the user chose. NODE_COMPILE_CACHE, when set, is Node's own and wins.
+ * directory of this user's own under the OS temp dir, `none` turns it off, an absolute path is a
+ * directory the user chose (a relative one turns it off). NODE_COMPILE_CACHE, when set, is Node's own and wins.
  */
-export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): string {
+export function enableCompileCache(value: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   try {
-    const setting = (env.OTEL_NODE_COMPILE_CACHE ?? '').trim();
+    const setting = (value ?? '').trim();
     if (setting === 'none') return 'off (OTEL_NODE_COMPILE_CACHE=none)';
     if (!has('compileCache') || typeof nodeModule.enableCompileCache !== 'function') return `not available on Node ${process.versions.node}`;
     const already = nodeModule.getCompileCacheDir?.();
     if (already !== undefined) return `already on (NODE_COMPILE_CACHE) at ${already}`;
     if (env.NODE_DISABLE_COMPILE_CACHE !== undefined && env.NODE_DISABLE_COMPILE_CACHE !== '') return 'off (NODE_DISABLE_COMPILE_CACHE)';
+    // Relative would mean relative to wherever the app happens to run: its own tree, most likely.
+    if (setting !== '' && !isAbsolute(setting)) return `off: OTEL_NODE_COMPILE_CACHE=${setting} is not an absolute path`;
     const dir = setting !== '' ? existingDir(setting) : privateDir();
     if (dir === undefined) return setting !== '' ? `off: ${setting} is not a directory this process can write to` : `off: ${join(tmpdir(), dirName())} is not a directory of this user's alone`;
     const r = nodeModule.enableCompileCache(dir);

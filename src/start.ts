@@ -8,6 +8,7 @@ import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
+import { enableCompileCache } from './compile-cache';
 import { dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { useSecrets } from './config/secrets';
@@ -172,7 +173,9 @@ function startOnce(options: StartRequest): Handle {
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...(options.warnings ?? []), ...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
-  if (options.compileCache !== undefined) log.debug(`compile cache: ${options.compileCache}`);
+  // The register hook turned the cache on before loading us; start() from code does it here, for what loads after it.
+  const compileCache = options.compileCache ?? (entry === 'api' ? enableCompileCache(v.OTEL_NODE_COMPILE_CACHE) : undefined);
+  if (compileCache !== undefined) log.debug(`compile cache: ${compileCache}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const runtime = runtimePlan(config);

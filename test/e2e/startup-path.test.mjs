@@ -62,13 +62,14 @@ test('OTEL_NODE_COMPILE_CACHE: a directory of the user\'s, `none`, and one that 
   // A file, not a directory; and (Linux) /proc, where Node's own recursive mkdir never returns.
   const file = join(work, 'a-file');
   writeFileSync(file, '');
-  const bad = [join(file, 'cache'), ...(existsSync('/proc/self') ? ['/proc/otel-nope', '/proc'] : [])];
+  const bad = [join(file, 'cache'), 'relative-cache', ...(existsSync('/proc/self') ? ['/proc/otel-nope', '/proc'] : [])];
   for (const dir of bad) {
     const r = await runNode(REGISTER.require, APP, { env: { ...quiet, OTEL_NODE_COMPILE_CACHE: dir, OTEL_LOG_LEVEL: 'debug' }, timeoutMs: 20000 });
     assert.equal(r.code, 0, `${dir}: ${r.stderr}`);
     assert.match(r.stderr, /debug: compile cache: off: /, dir);
     assert.doesNotMatch(r.stderr, /warning|error/, dir);
   }
+  assert.equal(existsSync(join(ROOT, 'test/fixtures/apps/relative-cache')), false, 'nothing made in the app\'s directory');
 });
 
 test('OTEL_SDK_DISABLED=true in the environment: none of dist/ is loaded, no cache directory is made', async () => {
@@ -83,4 +84,14 @@ test('OTEL_SDK_DISABLED=true in the environment: none of dist/ is loaded, no cac
   assert.ok(files.some((f) => f.endsWith('register/load.cjs')), 'the probe sees the register hook');
   assert.deepEqual(files.filter((f) => f.includes(`${ROOT}/dist/`)), []);
   assert.equal(existsSync(cacheDir(tmp)), false);
+});
+
+test('start() from code turns the compile cache on too, for what loads after it', async () => {
+  const tmp = freshTmp();
+  const res = await runNode(['-e'], "require('otel-autoinstrument').start({ nodeCompileCache: process.env.CC_DIR }); require('express')", {
+    env: { ...quiet, TMPDIR: tmp, CC_DIR: join(tmp, 'from-code'), OTEL_LOG_LEVEL: 'debug' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /debug: compile cache: enabled at .*from-code\n/);
+  assert.ok(readdirSync(join(tmp, 'from-code')).length > 0);
 });
