@@ -17,8 +17,6 @@ module.exports = function load(entry) {
     }
     return;
   }
-  // Before the bundle loads, so that the bundle itself comes from the cache (never throws).
-  var compileCache = require('../dist/compile-cache.js').enableCompileCache(process.env.OTEL_NODE_COMPILE_CACHE);
   // dist/register.js: the whole startup graph in one file (scripts/bundle.mjs).
-  require('../dist/register.js').start({ entry: entry, compileCache: compileCache });
+  require('../dist/register.js').start({ entry: entry });
 };

@@ -5,14 +5,13 @@ import { isAbsolute, join } from 'node:path';
 import { has } from './node-features';
 
 /**
- * Node's on-disk compile cache (V8 code cache) for the modules loaded after the register hook:
- * ours, the instrumentation packages, and, Node having no per-package switch, the app's.
- * Called by register/load.cjs before our bundle loads, so the bundle is cached too, or by
- * start() from code for what loads after it. Never throws, never writes to stderr: the result is
- * one line for start()'s debug log.
+ * Node's on-disk compile cache (V8 code cache) for the modules loaded after start() decides to
+ * instrument this process: the instrumentation packages, @opentelemetry/*, and, Node having no
+ * per-package switch, the app's. Not our own bundle, which is loaded before that decision (a
+ * package manager's process must not get a cache). Never throws, never writes to stderr: the
+ * result is one line for the debug log.
  *
- * OTEL_NODE_COMPILE_CACHE (read here, before the config table is parsed, because the cache must
- * be on before the table's own code loads; its row is in src/config/table.ts): unset means a
+ * OTEL_NODE_COMPILE_CACHE (its row is in src/config/table.ts): unset means a
  * directory of this user's own under the OS temp dir, `none` turns it off, an absolute path is a
  * directory the user chose (a relative one turns it off). NODE_COMPILE_CACHE, when set, is Node's own and wins.
  */

@@ -40,8 +40,6 @@ export interface StartRequest {
   readonly instrumentations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Warnings found before the start (unknown option keys), logged with the others. */
   readonly warnings?: readonly string[];
-  /** What the register hook did about Node's compile cache (src/compile-cache.ts), for the debug log. */
-  readonly compileCache?: string;
 }
 
 /** What start() gives back, whether or not it started anything. */
@@ -173,9 +171,9 @@ function startOnce(options: StartRequest): Handle {
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...(options.warnings ?? []), ...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
-  // The register hook turned the cache on before loading us; start() from code does it here, for what loads after it.
-  const compileCache = options.compileCache ?? (entry === 'api' ? enableCompileCache(v.OTEL_NODE_COMPILE_CACHE) : undefined);
-  if (compileCache !== undefined) log.debug(`compile cache: ${compileCache}`);
+  // Only once we know this process is instrumented (a package manager's is not, and its
+  // modules are not ours to cache): what loads from here on, upstream's packages and the app's.
+  log.debug(`compile cache: ${enableCompileCache(v.OTEL_NODE_COMPILE_CACHE)}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const runtime = runtimePlan(config);

@@ -95,3 +95,10 @@ test('start() from code turns the compile cache on too, for what loads after it'
   assert.match(res.stderr, /debug: compile cache: enabled at .*from-code\n/);
   assert.ok(readdirSync(join(tmp, 'from-code')).length > 0);
 });
+
+test('a process that is not instrumented (a package manager) gets no compile cache', async () => {
+  const tmp = freshTmp();
+  const res = await runNode(REGISTER.require, 'tools/npm-cli.js', { env: { ...quiet, TMPDIR: tmp } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(existsSync(cacheDir(tmp)), false);
+});
