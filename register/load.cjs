@@ -6,5 +6,17 @@ module.exports = function load(entry) {
     process.stderr.write('otel-autoinstrument: warning: Node ' + process.versions.node + ' is not supported (need >= 22.15); running without instrumentation\n');
     return;
   }
-  require('../dist/start.js').start({ entry: entry });
+  // OTEL_SDK_DISABLED=true in the environment wins over every other layer the register hook has
+  // (a config file, a distro), so nothing else needs reading: the process pays for this file only.
+  // Same parse as its row in src/config/table.ts.
+  if (String(process.env.OTEL_SDK_DISABLED).trim().toLowerCase() === 'true') {
+    try {
+      if (/^\s*(debug|verbose|all)\s*$/i.test(String(process.env.OTEL_LOG_LEVEL))) process.stderr.write('otel-autoinstrument: debug: not starting: OTEL_SDK_DISABLED=true\n');
+    } catch (e) {
+      // stderr is gone: nothing to say it on
+    }
+    return;
+  }
+  // dist/register.js: the whole startup graph in one file (scripts/bundle.mjs).
+  require('../dist/register.js').start({ entry: entry });
 };

@@ -27,6 +27,11 @@ export const GATES = {
     since: { 22: [22, 22, 3], 24: [24, 11, 1], 25: [25, 1, 0] },
     source: 'https://github.com/nodejs/node/pull/59929',
   },
+  /** module.enableCompileCache() and module.getCompileCacheDir(): the on-disk V8 code cache. */
+  compileCache: {
+    since: { 22: [22, 8, 0] },
+    source: 'https://nodejs.org/api/module.html#moduleenablecompilecachedirectory',
+  },
 } as const satisfies Record<string, Gate>;
 
 export function parseVersion(v: string): Version {

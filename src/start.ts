@@ -8,6 +8,7 @@ import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { installDiag } from './diag';
+import { enableCompileCache } from './compile-cache';
 import { dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { useSecrets } from './config/secrets';
@@ -171,6 +172,9 @@ function startOnce(options: StartRequest): Handle {
   const log = createLogger(v.OTEL_LOG_LEVEL as LogLevel);
   for (const w of [...(options.warnings ?? []), ...eff.fileWarnings, ...config.warnings, ...plugins.warnings]) log.warn(w);
   if (log.enabled('debug')) for (const line of describeConfig(config)) log.debug(`config: ${line}`);
+  // Only once we know this process is instrumented (a package manager's is not, and its
+  // modules are not ours to cache): what loads from here on, upstream's packages and the app's.
+  log.debug(`compile cache: ${enableCompileCache(v.OTEL_NODE_COMPILE_CACHE)}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const runtime = runtimePlan(config);

@@ -210,6 +210,12 @@ export const TABLE = {
     description:
       'Set by `otel-instrument doctor` for the command it runs: a file the register hook writes its startup report (instrumentations applied and skipped, export counts) to, while running and at exit (docs/doctor.md).',
   }),
+  OTEL_NODE_COMPILE_CACHE: stringVar({
+    group: 'general',
+    standard: false,
+    description:
+      "Directory for Node's compile cache (V8 code cache), turned on by the register hook (or start(), for what loads after it) so that later starts skip compiling ours, the instrumentations' and the app's code: an absolute path (a relative one turns it off, with a debug line), or `none` to turn it off. Default: a directory of the user's own under the OS temp dir (ignored unless it belongs to that user and no one else can write it). NODE_COMPILE_CACHE, when set, wins.",
+  }),
   OTEL_NODE_RUNTIME_METRICS: listVar({
     group: 'runtime',
     standard: false,

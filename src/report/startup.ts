@@ -45,7 +45,9 @@ export interface StartupReport {
 
 export function launcherVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    // A require(), not a read relative to __dirname: the bundle (dist/register.js) lives one
+    // level higher than this file's tsc output, and esbuild inlines the package.json.
+    return (require('../../package.json') as { version: string }).version;
   } catch {
     return 'unknown';
   }

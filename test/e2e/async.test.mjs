@@ -203,7 +203,7 @@ test('with no OTEL_NODE_ASYNC_* variable set, nothing of src/async is loaded', a
     const res = await runNode(['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs'), ...REGISTER.require], 'async-worker-app.cjs', { env: envFor(svc, { LOADED_PROBE_OUT: out }) });
     assert.equal(res.code, 0, res.stderr);
     const files = JSON.parse(readFileSync(out, 'utf8'));
-    assert.ok(files.some((f) => f.includes('/dist/start.js')), 'the probe sees our files');
+    assert.ok(files.some((f) => f.includes('/dist/register.js')), 'the probe sees our bundle');
     assert.deepEqual(files.filter((f) => f.includes('/dist/async/')), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });

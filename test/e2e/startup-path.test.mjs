@@ -1,0 +1,104 @@
+// What the register hook does before the app's first line: Node's compile cache (a private
+// directory, never a failure) and nothing at all under OTEL_SDK_DISABLED=true.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+
+const APP = 'print-node-options.cjs';
+const work = mkdtempSync(join(tmpdir(), 'otel-startup-path-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+let n = 0;
+/** A fresh TMPDIR, so the default cache directory is this test's own. */
+const freshTmp = () => {
+  const d = join(work, `tmp${n++}`);
+  mkdirSync(d);
+  return d;
+};
+const cacheDir = (tmp) => join(tmp, `otel-autoinstrument-compile-cache-${process.getuid()}`);
+const quiet = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+
+for (const mode of ['require', 'import']) {
+  test(`--${mode}: the compile cache is on by default, in a directory of this user's alone under the temp dir`, async () => {
+    const tmp = freshTmp();
+    const res = await runNode(REGISTER[mode], APP, { env: { ...quiet, TMPDIR: tmp, OTEL_LOG_LEVEL: 'debug' } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, new RegExp(`debug: compile cache: enabled at ${cacheDir(tmp)}\\n`));
+    const st = statSync(cacheDir(tmp));
+    assert.equal(st.mode & 0o777, 0o700);
+    // Node writes its entries at exit, under a per-version directory.
+    const [versionDir] = readdirSync(cacheDir(tmp));
+    assert.ok(versionDir?.startsWith(`v${process.versions.node}-`), String(versionDir));
+    assert.ok(readdirSync(join(cacheDir(tmp), versionDir)).length > 0, 'cache entries written');
+  });
+}
+
+test('a default cache directory that others can write is not used, silently', async () => {
+  const tmp = freshTmp();
+  mkdirSync(cacheDir(tmp));
+  chmodSync(cacheDir(tmp), 0o777);
+  const res = await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stderr, '');
+  assert.deepEqual(readdirSync(cacheDir(tmp)), []);
+  const dbg = await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp, OTEL_LOG_LEVEL: 'debug' } });
+  assert.match(dbg.stderr, /debug: compile cache: off: .* is not a directory of this user's alone/);
+});
+
+test('OTEL_NODE_COMPILE_CACHE: a directory of the user\'s, `none`, and one that cannot be written change nothing else', async () => {
+  const mine = join(work, 'mine');
+  const res = await runNode(REGISTER.require, APP, { env: { ...quiet, OTEL_NODE_COMPILE_CACHE: mine } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stderr, '');
+  assert.ok(readdirSync(mine).length > 0);
+
+  const tmp = freshTmp();
+  const off = await runNode(REGISTER.import, APP, { env: { ...quiet, TMPDIR: tmp, OTEL_NODE_COMPILE_CACHE: 'none' } });
+  assert.equal(off.code, 0, off.stderr);
+  assert.equal(existsSync(cacheDir(tmp)), false);
+
+  // A file, not a directory; and (Linux) /proc, where Node's own recursive mkdir never returns.
+  const file = join(work, 'a-file');
+  writeFileSync(file, '');
+  const bad = [join(file, 'cache'), 'relative-cache', ...(existsSync('/proc/self') ? ['/proc/otel-nope', '/proc'] : [])];
+  for (const dir of bad) {
+    const r = await runNode(REGISTER.require, APP, { env: { ...quiet, OTEL_NODE_COMPILE_CACHE: dir, OTEL_LOG_LEVEL: 'debug' }, timeoutMs: 20000 });
+    assert.equal(r.code, 0, `${dir}: ${r.stderr}`);
+    assert.match(r.stderr, /debug: compile cache: off: /, dir);
+    assert.doesNotMatch(r.stderr, /warning|error/, dir);
+  }
+  assert.equal(existsSync(join(ROOT, 'test/fixtures/apps/relative-cache')), false, 'nothing made in the app\'s directory');
+});
+
+test('OTEL_SDK_DISABLED=true in the environment: none of dist/ is loaded, no cache directory is made', async () => {
+  const tmp = freshTmp();
+  const out = join(work, 'loaded.json');
+  const res = await runNode(['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs'), ...REGISTER.require], APP, {
+    env: { TMPDIR: tmp, OTEL_SDK_DISABLED: ' True ', LOADED_PROBE_OUT: out },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stderr, '');
+  const files = JSON.parse(readFileSync(out, 'utf8'));
+  assert.ok(files.some((f) => f.endsWith('register/load.cjs')), 'the probe sees the register hook');
+  assert.deepEqual(files.filter((f) => f.includes(`${ROOT}/dist/`)), []);
+  assert.equal(existsSync(cacheDir(tmp)), false);
+});
+
+test('start() from code turns the compile cache on too, for what loads after it', async () => {
+  const tmp = freshTmp();
+  const res = await runNode(['-e'], "require('otel-autoinstrument').start({ nodeCompileCache: process.env.CC_DIR }); require('express')", {
+    env: { ...quiet, TMPDIR: tmp, CC_DIR: join(tmp, 'from-code'), OTEL_LOG_LEVEL: 'debug' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /debug: compile cache: enabled at .*from-code\n/);
+  assert.ok(readdirSync(join(tmp, 'from-code')).length > 0);
+});
+
+test('a process that is not instrumented (a package manager) gets no compile cache', async () => {
+  const tmp = freshTmp();
+  const res = await runNode(REGISTER.require, 'tools/npm-cli.js', { env: { ...quiet, TMPDIR: tmp } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(existsSync(cacheDir(tmp)), false);
+});
