@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { family, parse, sampleValue } from '../helpers/prom-text.mjs';
-import { freePort, prometheusMissing, startPrometheus } from '../helpers/prometheus.mjs';
+import { freePort, poll, prometheusMissing, startPrometheus } from '../helpers/prometheus.mjs';
 import { killAllApps, ROOT, startApp as startAppProcess } from '../helpers/run.mjs';
 
 const REGISTER_CJS = join(ROOT, 'register', 'index.cjs');
@@ -36,20 +36,6 @@ function noPrometheus(t) {
   return true;
 }
 
-/** Polls `f` until it returns something truthy or `timeoutMs` passes; returns the last value. */
-async function poll(f, timeoutMs = 20000, everyMs = 100) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    let v;
-    try {
-      v = await f();
-    } catch {
-      v = undefined;
-    }
-    if (v || Date.now() > end) return v;
-    await sleep(everyMs);
-  }
-}
 
 // Each test kills its own apps; this catches what a failure skipped.
 after(killAllApps);

@@ -9,29 +9,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, sampleValue } from '../helpers/prom-text.mjs';
-import { freePort, prometheusMissing, startPrometheus } from '../helpers/prometheus.mjs';
+import { freePort, poll, prometheusMissing, startPrometheus } from '../helpers/prometheus.mjs';
 import { killAllApps, ROOT, runNode, startApp } from '../helpers/run.mjs';
 
 const DIR = 'prometheus-no-hook';
 const REGISTER_CJS = join(ROOT, 'register', 'index.cjs');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 after(killAllApps);
 
-/** Polls `f` until it returns something truthy or `timeoutMs` passes; returns the last value. */
-async function poll(f, timeoutMs = 20000, everyMs = 100) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    let v;
-    try {
-      v = await f();
-    } catch {
-      v = undefined;
-    }
-    if (v || Date.now() > end) return v;
-    await sleep(everyMs);
-  }
-}
 
 // ---- What rounds of work.cjs add up to: one entry per round, its contributor's k ----
 

@@ -61,3 +61,21 @@ export async function startPrometheus(targets, extraArgs = []) {
   };
   return api;
 }
+
+/**
+ * Polls `f` (sync or async; a throw counts as not yet) until it returns something truthy or
+ * `timeoutMs` passes; returns the last value.
+ */
+export async function poll(f, timeoutMs = 20000, everyMs = 100) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    let v;
+    try {
+      v = await f();
+    } catch {
+      v = undefined;
+    }
+    if (v || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
