@@ -1,5 +1,6 @@
-// The configuration table as a fuzzer: every bad value generated for every variable by its kind
-// (test/helpers/bad-values.mjs) is given to a real app under the hook. For each: the exit status
+// The configuration table as a fuzzer: a bad value generated for every variable by its kind
+// (test/helpers/bad-values.mjs; the kinds of bad value rotate across variables) is given to a
+// real app under the hook, each in its own process. For each: the exit status
 // and stdout are the app's own, stderr is exactly one line naming the variable, the value and
 // what was used instead, with no stack trace, and the exit is not held.
 import assert from 'node:assert/strict';
