@@ -8,11 +8,15 @@
 //   upstream   ours --require: @opentelemetry/instrumentation-http (the default today)
 //   lean       ours --require with http turned off, plus bench/apps/http-instr/lean-preload.cjs
 //   lean-nobind  lean without binding the request/response emitters (LEAN_BIND=false)
+//   lean-proto   lean binding them through patched prototypes (LEAN_BIND=prototype)
 //   none       ours --require with http turned off and nothing in its place (the SDK's floor)
 // Traces go over OTLP to a local sink as in bench/steady.mjs (every request sampled unless
 // --env OTEL_TRACES_SAMPLER=always_off). Reports the server's CPU per request
 // (process.cpuUsage() over the measured window / requests, user and system apart), the overhead
 // over plain node, requests/s and OTLP bytes per request (the same spans should weigh the same).
+// --inproc: no network; each variant runs bench/apps/http-instr/inproc.cjs instead (the server
+// side of a request driven in process: the instrumentation's and the SDK's CPU without the
+// kernel's, far less disturbed by a busy machine), one child per variant and round.
 // Exits 0 whatever the numbers.
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -32,14 +36,19 @@ const VARIANTS = {
   upstream: { flags: register, env: {} },
   lean: { flags: lean, env: noHttp },
   'lean-nobind': { flags: lean, env: { ...noHttp, LEAN_BIND: 'false' } },
+  'lean-proto': { flags: lean, env: { ...noHttp, LEAN_BIND: 'prototype' } },
   none: { flags: register, env: noHttp },
 };
 const WORKLOADS = { http: ['hello-http.cjs', '/'], express: ['hello-express.cjs', '/hello/world'] };
 
 const argv = process.argv.slice(2);
-const o = { rounds: 3, warmup: 4, duration: 8, node: '24', workload: 'http', variants: [], env: {} };
+const o = { inproc: false, rounds: 3, warmup: 4, duration: 8, node: '24', workload: 'http', variants: [], env: {} };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
+  if (a === '--inproc') {
+    o.inproc = true;
+    continue;
+  }
   const v = argv[++i];
   if (a === '--rounds') o.rounds = Number(v);
   else if (a === '--warmup') o.warmup = Number(v);
@@ -49,7 +58,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--variant' && VARIANTS[v]) o.variants.push(v);
   else if (a === '--env' && v?.includes('=')) o.env[v.slice(0, v.indexOf('='))] = v.slice(v.indexOf('=') + 1);
   else {
-    console.error(`usage: node bench/http-instr.mjs [--rounds N] [--warmup S] [--duration S] [--node 22|24|PATH] [--workload http|express] [--variant ${Object.keys(VARIANTS).join('|')}]... [--env K=V]...`);
+    console.error(`usage: node bench/http-instr.mjs [--rounds N] [--warmup S] [--duration S] [--inproc] [--node 22|24|PATH] [--workload http|express] [--variant ${Object.keys(VARIANTS).join('|')}]... [--env K=V]...`);
     process.exit(2);
   }
 }
@@ -75,7 +84,28 @@ const sink = await forkReady(join(appsDir, 'otlp-sink.cjs'), [], clean);
 const base = { ...clean, ...launcherEnv(`http://127.0.0.1:${sink.first.port}`) };
 const [app, path] = WORKLOADS[o.workload];
 
+/** --inproc: one child, its JSON line. */
+function inproc(variant) {
+  const { flags, env } = VARIANTS[variant];
+  return new Promise((resolve, reject) => {
+    const c = fork(join(appsDir, 'http-instr', 'inproc.cjs'), [], { cwd: appsDir, execPath: node, execArgv: flags, env: { ...base, ...(variant === 'plain' ? {} : o.env), ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.once('exit', () => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop());
+        resolve({ cpu: r.cpuUsPerReq, min: r.min, user: NaN, sys: NaN, rps: NaN, bytes: NaN });
+      } catch {
+        reject(new Error(`${variant}: no result: ${err.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
 async function measure(variant) {
+  if (o.inproc) return inproc(variant);
   const { flags, env } = VARIANTS[variant];
   const s = await forkReady(join(appsDir, 'steady', app), flags, { ...base, ...(variant === 'plain' ? {} : o.env), ...env });
   try {
@@ -97,7 +127,7 @@ async function measure(variant) {
 }
 
 const version = (await forkReady(join(appsDir, 'steady', 'version.cjs'), [], clean)).first;
-console.log(`http-instr bench: node ${version.node}, workload ${o.workload}, ${o.rounds} rounds x ${variants.length} variants, ${o.warmup} s + ${o.duration} s each`);
+console.log(`http-instr bench${o.inproc ? ` (in process, no network; each child ${process.env.INPROC_ROUNDS || 9} rounds of ${process.env.INPROC_N || 20000} requests after 2 warm-up rounds)` : ``}: node ${version.node}, workload ${o.inproc ? `http (in process)` : o.workload}, ${o.rounds} rounds x ${variants.length} variants${o.inproc ? `` : `, ${o.warmup} s + ${o.duration} s each`}`);
 console.log(`env for the instrumented variants: ${JSON.stringify(o.env)}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const runs = Object.fromEntries(variants.map((v) => [v, []]));
 for (let round = 0; round < o.rounds; round++) for (const v of variants) runs[v].push(await measure(v));
@@ -114,6 +144,10 @@ console.log('variant       CPU µs/req  (user + sys)   over plain   req/s   OTLP
 for (const v of variants) {
   const cells = [v.padEnd(12), med(v, 'cpu').toFixed(1).padStart(11), `(${med(v, 'user').toFixed(1)} + ${med(v, 'sys').toFixed(1)})`.padStart(14), (med(v, 'cpu') - plain).toFixed(1).padStart(12), med(v, 'rps').toFixed(0).padStart(7), med(v, 'bytes').toFixed(0).padStart(12)];
   console.log(`${cells.join(' ')}   ${runs[v].map((r) => r.cpu.toFixed(1)).join(' ')}`);
+}
+if (o.inproc) {
+  const best = (v) => Math.min(...runs[v].map((r) => r.min));
+  console.log(`\nfastest round of all (least disturbed by other processes), CPU µs/request: ${variants.map((v) => `${v} ${best(v).toFixed(2)} (+${(best(v) - best('plain')).toFixed(2)})`).join(', ')}`);
 }
 if (runs.upstream && runs.lean) console.log(`\nlean saves ${(med('upstream', 'cpu') - med('lean', 'cpu')).toFixed(1)} µs/request of upstream's ${(med('upstream', 'cpu') - plain).toFixed(1)} µs overhead (medians)`);
 process.exit(0);

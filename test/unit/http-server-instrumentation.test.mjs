@@ -44,6 +44,20 @@ let port;
 before(async () => {
   server = http.createServer((req, res) => {
     if (req.url.startsWith('/route/')) getRPCMetadata(api.context.active()).route = '/route/:id';
+    if (req.url === '/body') {
+      // The second chunk arrives in a later read of the socket: only a bound emitter gives its
+      // 'data' listener the request's context. A removed listener must stay removed.
+      const never = () => res.destroy(new Error('a removed listener was called'));
+      req.on('data', never);
+      req.off('data', never);
+      req.on('data', () => childTracer.startSpan('data').end());
+      req.once('end', () => {
+        childTracer.startSpan('end').end();
+        res.end('ok');
+      });
+      res.once('finish', () => childTracer.startSpan('finish').end());
+      return;
+    }
     if (req.url === '/children' || req.url === '/ignored') {
       childTracer.startSpan('sync').end();
       setTimeout(() => {
@@ -64,10 +78,11 @@ before(async () => {
 });
 after(() => server.close());
 
-/** Sends raw request bytes on a fresh connection; resolves when the server closed it. */
-function raw(text) {
+/** Sends raw request bytes on a fresh connection (a second part 50 ms later); resolves when the server closed it. */
+function raw(text, later) {
   return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.end(text.replace(/\n/g, '\r\n')));
+    const crlf = (t) => t.replace(/\n/g, '\r\n');
+    const s = connect(port, '127.0.0.1', () => (later === undefined ? s.end(crlf(text)) : (s.write(crlf(text)), setTimeout(() => s.end(later), 50))));
     s.on('data', () => {});
     s.on('error', reject);
     s.on('close', resolve);
@@ -137,6 +152,41 @@ test('without upstream: the handler runs in the server span, a route renames it,
     const after = await spansAfter(lean.exporter, 1);
     assert.deepEqual(after.map((s) => s.attributes['url.path']), ['/'], 'only the request that was not ignored, none of its children');
   } finally {
+    upstream.enable();
+  }
+});
+
+test('enable() declines when the context manager cannot attach (the caller falls back to instrumentation-http)', () => {
+  // What @opentelemetry/api's context.attach does when the manager has no attach(): a no-op token.
+  const noAttach = { ...api, context: { attach: () => ({ dispose() {} }), active: () => api.ROOT_CONTEXT } };
+  const i = new HttpServerInstrumentation({}, noAttach);
+  assert.equal(i.enable(), false);
+  assert.equal(prototype.enable(), true, 'with the AsyncLocalStorage manager it can');
+});
+
+test('listeners added to the request and response run in the server span, bound per request or through the prototypes', async () => {
+  upstream.disable();
+  prototype.disable();
+  const viaPrototype = new HttpServerInstrumentation({ bindEmitters: 'prototype' });
+  viaPrototype.setTracerProvider(lean.tp);
+  try {
+    for (const [label, instrumentation] of [['per request', prototype], ['prototype', viaPrototype]]) {
+      if (instrumentation === viaPrototype) prototype.disable();
+      instrumentation.enable();
+      lean.exporter.reset();
+      await raw('POST /body HTTP/1.1\nHost: h\nContent-Length: 4\nConnection: close\n\nab', 'cd');
+      const spans = await spansAfter(lean.exporter, 4);
+      const serverSpan = spans.find((s) => s.kind === api.SpanKind.SERVER);
+      assert.equal(serverSpan?.attributes['http.response.status_code'], 200, `${label}: the request completed`);
+      for (const name of ['data', 'end', 'finish']) {
+        const children = spans.filter((s) => s.name === name);
+        assert.ok(children.length > 0, `${label}: a ${name} span`);
+        for (const c of children) assert.equal(c.parentSpanContext?.spanId, serverSpan.spanContext().spanId, `${label}: ${name} is a child of the server span`);
+      }
+    }
+  } finally {
+    viaPrototype.disable();
+    prototype.enable();
     upstream.enable();
   }
 });
