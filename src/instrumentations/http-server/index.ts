@@ -188,12 +188,12 @@ export class HttpServerInstrumentation {
     response.on('close', () => {
       if (ended) return;
       ended = true;
-      this.finish(request, response, span, rpc, metricAttributes, startTime);
+      this.finish(request, response, span, rpc, metricAttributes, startTime, ctx);
     });
     response.on(this.errorMonitor, (err: Error) => {
       if (ended) return;
       ended = true;
-      this.fail(span, metricAttributes, startTime, err);
+      this.fail(span, metricAttributes, startTime, err, ctx);
     });
     this.bind?.(ctx, request);
     this.bind?.(ctx, response);
@@ -214,7 +214,7 @@ export class HttpServerInstrumentation {
   }
 
   /** Upstream's _onServerResponseFinish and _closeHttpSpan. */
-  private finish(request: IncomingMessage, response: ServerResponse, span: Api.Span, rpc: import('@opentelemetry/core').RPCMetadata, metric: Api.Attributes, startTime: number): void {
+  private finish(request: IncomingMessage, response: ServerResponse, span: Api.Span, rpc: import('@opentelemetry/core').RPCMetadata, metric: Api.Attributes, startTime: number, ctx: Api.Context): void {
     const status = response.statusCode;
     const attributes: Api.Attributes = { 'http.response.status_code': status };
     const route = rpc.type === this.core.RPCType.HTTP ? rpc.route : undefined;
@@ -233,20 +233,21 @@ export class HttpServerInstrumentation {
     if (route) span.updateName(`${request.method || 'GET'} ${route}`);
     const custom = this.config.applyCustomAttributesOnSpan;
     if (custom !== undefined) this.safe('applyCustomAttributesOnSpan', () => custom(span, request, response));
-    this.close(span, metric, startTime);
+    this.close(span, metric, startTime, ctx);
   }
 
   /** Upstream's _onServerResponseError. */
-  private fail(span: Api.Span, metric: Api.Attributes, startTime: number, err: Error): void {
+  private fail(span: Api.Span, metric: Api.Attributes, startTime: number, err: Error, ctx: Api.Context): void {
     span.setAttribute('error.type', err.name);
     span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: err.message });
     span.recordException(err);
     metric['error.type'] = err.name;
-    this.close(span, metric, startTime);
+    this.close(span, metric, startTime, ctx);
   }
 
-  private close(span: Api.Span, metric: Api.Attributes, startTime: number): void {
+  /** The measurement in the span's context, where upstream's bound 'close' listener records it. */
+  private close(span: Api.Span, metric: Api.Attributes, startTime: number, ctx: Api.Context): void {
     span.end();
-    this.histogram?.record((performance.now() - startTime) / 1e3, metric);
+    this.histogram?.record((performance.now() - startTime) / 1e3, metric, ctx);
   }
 }
