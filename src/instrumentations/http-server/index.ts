@@ -64,6 +64,8 @@ export class HttpServerInstrumentation {
   private readonly core: typeof import('@opentelemetry/core');
   private readonly dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
   private readonly errorMonitor = (require('node:events') as typeof import('node:events')).errorMonitor;
+  private readonly scope = upstreamScope();
+  private enabled = false;
   private tracer: Api.Tracer | undefined;
   private histogram: Api.Histogram | undefined;
   /** How the request and response emitters get the span's context (bindEmitters). */
@@ -88,16 +90,8 @@ export class HttpServerInstrumentation {
     this.core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
     this.captureRequest = headerCapture('request', config.headersToSpanAttributes?.server?.requestHeaders ?? []);
     this.captureResponse = headerCapture('response', config.headersToSpanAttributes?.server?.responseHeaders ?? []);
-    if (config.bindEmitters === 'prototype') {
-      const http = require('node:http') as typeof import('node:http');
-      this.bind = prototypeBinder(this.api, [http.IncomingMessage.prototype, http.ServerResponse.prototype]);
-    } else if (config.bindEmitters !== false) {
-      this.bind = (ctx, emitter) => this.api.context.bind(ctx, emitter);
-    }
+    if (config.bindEmitters !== false && config.bindEmitters !== 'prototype') this.bind = (ctx, emitter) => this.api.context.bind(ctx, emitter);
   }
-
-  private readonly scope = upstreamScope();
-  private enabled = false;
 
   /** As upstream's InstrumentationBase: the global providers unless set. */
   setTracerProvider(provider: Api.TracerProvider): void {
@@ -124,6 +118,12 @@ export class HttpServerInstrumentation {
     if (!this.canAttach()) return false;
     if (this.tracer === undefined) this.setTracerProvider(this.api.trace.getTracerProvider());
     if (this.histogram === undefined) this.setMeterProvider(this.api.metrics.getMeterProvider());
+    if (this.config.bindEmitters === 'prototype' && this.bind === undefined) {
+      // Patched once for the process, left in place by disable(): without the per-request
+      // symbol the patched methods pass straight through.
+      const http = require('node:http') as typeof import('node:http');
+      this.bind = prototypeBinder(this.api, [http.IncomingMessage.prototype, http.ServerResponse.prototype]);
+    }
     this.dc.subscribe(START, this.onStart);
     this.enabled = true;
     return true;
