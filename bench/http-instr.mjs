@@ -16,7 +16,8 @@
 // over plain node, requests/s and OTLP bytes per request (the same spans should weigh the same).
 // --inproc: no network; each variant runs bench/apps/http-instr/inproc.cjs instead (the server
 // side of a request driven in process: the instrumentation's and the SDK's CPU without the
-// kernel's, far less disturbed by a busy machine), one child per variant and round.
+// kernel's, far less disturbed by a busy machine), one child per variant and round;
+// INPROC_APP=express runs the Express hello-world there, INPROC_N and INPROC_ROUNDS size it.
 // Exits 0 whatever the numbers.
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -127,7 +128,7 @@ async function measure(variant) {
 }
 
 const version = (await forkReady(join(appsDir, 'steady', 'version.cjs'), [], clean)).first;
-console.log(`http-instr bench${o.inproc ? ` (in process, no network; each child ${process.env.INPROC_ROUNDS || 9} rounds of ${process.env.INPROC_N || 20000} requests after 2 warm-up rounds)` : ``}: node ${version.node}, workload ${o.inproc ? `http (in process)` : o.workload}, ${o.rounds} rounds x ${variants.length} variants${o.inproc ? `` : `, ${o.warmup} s + ${o.duration} s each`}`);
+console.log(`http-instr bench${o.inproc ? ` (in process, no network; each child ${process.env.INPROC_ROUNDS || 9} rounds of ${process.env.INPROC_N || 20000} requests after 2 warm-up rounds)` : ``}: node ${version.node}, workload ${o.inproc ? `${process.env.INPROC_APP === 'express' ? 'express' : 'http'} (in process)` : o.workload}, ${o.rounds} rounds x ${variants.length} variants${o.inproc ? `` : `, ${o.warmup} s + ${o.duration} s each`}`);
 console.log(`env for the instrumented variants: ${JSON.stringify(o.env)}; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const runs = Object.fromEntries(variants.map((v) => [v, []]));
 for (let round = 0; round < o.rounds; round++) for (const v of variants) runs[v].push(await measure(v));

@@ -3,7 +3,7 @@
 // instrumentation's own CPU shows without the kernel's share and with little noise from other
 // processes on the machine. Per iteration: a real IncomingMessage and ServerResponse on an
 // unconnected socket, Node's http.server.request.start publication (as parserOnIncoming does),
-// server.emit('request') into a hello-world handler, then the response's 'finish' and 'close'.
+// server.emit('request') into a hello-world handler (node:http, or Express with INPROC_APP=express), then the response's 'finish' and 'close'.
 // The same for every variant; what differs is what the preloads installed (our register and
 // instrumentation-http, or the prototype, or nothing). Prints one JSON line: CPU µs per request,
 // median of rounds, each round N requests with the event loop turning every 200 (exports run).
@@ -14,10 +14,16 @@ const dc = require('node:diagnostics_channel');
 const N = Number(process.env.INPROC_N || 20000);
 const ROUNDS = Number(process.env.INPROC_ROUNDS || 9);
 const start = dc.channel('http.server.request.start');
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain' });
-  res.end('hello world');
-});
+// INPROC_APP=express: the Express hello-world of bench/apps/steady/hello-express.cjs instead.
+const express = process.env.INPROC_APP === 'express';
+const handler = express
+  ? require('express')().get('/hello/:name', (req, res) => res.send(`hello ${req.params.name}`))
+  : (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('hello world');
+    };
+const server = http.createServer(handler);
+const URL_PATH = express ? '/hello/world' : '/';
 const socket = new net.Socket();
 Object.defineProperties(socket, {
   remoteAddress: { value: '127.0.0.1' },
@@ -29,7 +35,7 @@ const HEADERS = ['host', '127.0.0.1:3000', 'user-agent', 'autocannon', 'connecti
 function one() {
   const req = new http.IncomingMessage(socket);
   req.method = 'GET';
-  req.url = '/';
+  req.url = URL_PATH;
   req.httpVersionMajor = 1;
   req.httpVersionMinor = 1;
   req.httpVersion = '1.1';
