@@ -6,9 +6,10 @@
 // root spans (no parent: one per trace that reached it; the benches' requests carry no
 // traceparent) without building objects: protobuf bodies are walked field by field, JSON bodies
 // (dd-trace speaks OTLP http/json only) parsed. A body it cannot read counts in `undecoded`.
-// It also keeps each span's start time since the last 'reset': { window: [from, to] } (epoch ms)
-// answers { spans, roots } that started in that window, whenever their export arrived, so a
-// bench can count a measured window's traces exactly once the server has flushed.
+// After a 'reset' (and only then: the other benches never send one, and keep no list) it also
+// keeps each span's start time: { window: [from, to] } (epoch ms) answers { spans, roots } that
+// started in that window, whenever their export arrived, so a bench can count a measured window's
+// traces exactly once the server has flushed.
 const http = require('node:http');
 
 let posts = 0;
@@ -18,8 +19,8 @@ let roots = 0;
 let undecoded = 0;
 const paths = {};
 /** Start times (epoch ms) of the spans and root spans received since the last 'reset'. */
-let spanStarts = [];
-let rootStarts = [];
+let spanStarts;
+let rootStarts;
 
 /** [value, offset after it] of the varint at p (values below 2^53). */
 function varint(buf, p) {
@@ -88,10 +89,10 @@ function eachJsonSpan(buf, fn) {
 
 function onSpan(start, root) {
   spans++;
-  spanStarts.push(start);
+  spanStarts?.push(start);
   if (root) {
     roots++;
-    rootStarts.push(start);
+    rootStarts?.push(start);
   }
 }
 
@@ -132,7 +133,7 @@ process.on('message', (m) => {
     process.send({ reset: true });
   } else if (Array.isArray(m?.window)) {
     const [from, to] = m.window;
-    process.send({ spans: inWindow(spanStarts, from, to), roots: inWindow(rootStarts, from, to) });
+    process.send({ spans: inWindow(spanStarts ?? [], from, to), roots: inWindow(rootStarts ?? [], from, to) });
   }
 });
 process.on('disconnect', () => process.exit(0));
