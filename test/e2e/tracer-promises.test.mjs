@@ -63,10 +63,12 @@ after(async () => {
 
 const lines = (stderr) => stderr.split('\n').filter((l) => l.trim() !== '');
 
-// Known broken on the SDK path (src/sdk/providers.ts hands a configurator's sampler to the SDK
-// unguarded, and the SDK's startSpan does not catch): the app dies of the sampler's error. Marked
-// todo, not skipped, so that the run shows it; remove once the sampler is guarded.
-const KNOWN = { 'throwing-sampler': "a configurator's sampler is not guarded yet: its throw kills the app" };
+// Known broken. The SDK path: src/sdk/providers.ts hands a configurator's sampler to the SDK
+// unguarded and the SDK's startSpan does not catch, so the app dies of the sampler's error. The
+// lean tracer (branch tracer) catches it, but its warning does not name the plugin and version as
+// docs/plugins.md promises for every plugin failure. Marked todo, not skipped, so that the run
+// shows it; remove once both hold.
+const KNOWN = { 'throwing-sampler': "a configurator's sampler is unguarded on the SDK path (the app dies); the lean tracer's warning does not name the plugin" };
 
 let n = 0;
 describe('a throwing plugin never reaches the app', { concurrency: 4 }, () => {
