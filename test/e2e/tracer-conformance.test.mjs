@@ -50,6 +50,7 @@ const APPS = [
   { app: 'ioredis.cjs', mode: 'require', service: 'redis', stdout: 'ioredis status=200 body=value=v1', scope: '@opentelemetry/instrumentation-ioredis' },
   { app: 'manual-spans.cjs', mode: 'require', env: LIMITS, stdout: /^manual-spans /, spans: MANUAL },
   { app: 'manual-spans.mjs', mode: 'import', env: LIMITS, stdout: /^manual-spans /, spans: MANUAL },
+  { app: 'manual-spans.cjs', mode: 'require', env: { ...LIMITS, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, stdout: /^manual-spans /, spans: MANUAL, label: 'OTLP http/json' },
 ];
 
 let receiver;
@@ -94,7 +95,7 @@ async function runUnder(spec, tracer, svc) {
 // Two apps at a time, each running its two processes at once: four node processes on two cores.
 describe('our tracer exports what the SDK path exports', { concurrency: 2 }, () => {
   for (const spec of APPS) {
-    test(`${spec.app} under --${spec.mode}`, { timeout: 60000 }, async (t) => {
+    test(`${spec.app} under --${spec.mode}${spec.label ? `, ${spec.label}` : ''}`, { timeout: 60000 }, async (t) => {
       const s = spec.service ? services[spec.service] : {};
       if (s.error) throw s.error;
       if (s.skip) return t.skip(s.skip);

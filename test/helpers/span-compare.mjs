@@ -43,7 +43,8 @@ export function anyValue(v) {
   if ('stringValue' in v) return v.stringValue;
   if ('boolValue' in v) return v.boolValue;
   if ('intValue' in v) return BigInt(v.intValue);
-  if ('doubleValue' in v) return Number(v.doubleValue);
+  // OTLP/JSON writes NaN and infinities as strings, or (upstream's JSON.stringify) as null.
+  if ('doubleValue' in v) return v.doubleValue === null ? null : Number(v.doubleValue);
   if ('arrayValue' in v) return (v.arrayValue.values ?? []).map(anyValue);
   if ('kvlistValue' in v) return attributes(v.kvlistValue.values);
   if ('bytesValue' in v) return Buffer.from(v.bytesValue, 'base64');
