@@ -62,6 +62,7 @@ after(async () => {
 });
 
 const lines = (stderr) => stderr.split('\n').filter((l) => l.trim() !== '');
+const DELIVERY = /^otel-autoinstrument: warning: telemetry not confirmed at exit: traces: \d+ spans sent with no answer before exit/;
 
 // Known broken. The SDK path: src/sdk/providers.ts hands a configurator's sampler to the SDK
 // unguarded and the SDK's startSpan does not catch, so the app dies of the sampler's error. The
@@ -71,7 +72,7 @@ const lines = (stderr) => stderr.split('\n').filter((l) => l.trim() !== '');
 const KNOWN = { 'throwing-sampler': "a configurator's sampler is unguarded on the SDK path (the app dies); the lean tracer's warning does not name the plugin" };
 
 let n = 0;
-describe('a throwing plugin never reaches the app', { concurrency: 4 }, () => {
+describe('a throwing plugin never reaches the app', { concurrency: 2 }, () => {
   for (const tracer of Object.keys(TRACERS))
     for (const [mode, script] of [['require', 'app.cjs'], ['import', 'app.mjs']])
       for (const plugin of PLUGINS) {
@@ -84,7 +85,9 @@ describe('a throwing plugin never reaches the app', { concurrency: 4 }, () => {
           const output = `exit ${res.code} ${res.signal ?? ''}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`;
           assert.equal(res.code, 0, output);
           assert.equal(res.stdout, `answered ${REQUESTS}\n`, output);
-          const warnings = lines(res.stderr);
+          // On a busy machine the receiver (this process) may answer after the app's exit deadline:
+          // that documented delivery line is about the backend, not the plugin.
+          const warnings = lines(res.stderr).filter((l) => !DELIVERY.test(l));
           assert.equal(warnings.length, 1, output);
           assert.match(warnings[0], new RegExp(`^otel-autoinstrument: warning: .*${plugin}@1\\.0\\.0`), output);
           if (plugin === 'throwing-processor') {
