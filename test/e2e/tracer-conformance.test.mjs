@@ -8,10 +8,13 @@
 // explicitly stay exact). Databases are real servers on 127.0.0.1 (test/helpers/services.mjs):
 // missing binaries skip their apps, except under CI=true.
 import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { canonical, describeDifference, startSpanReceiver } from '../helpers/span-compare.mjs';
 import { waitFor } from '../helpers/otlp.mjs';
-import { REGISTER, runNode } from '../helpers/run.mjs';
+import { APPS as APPS_DIR, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
 import { startPostgres, startRedis } from '../helpers/services.mjs';
 
 const TRACERS = { default: {}, sdk: { OTEL_NODE_TRACER: 'sdk' } };
@@ -123,6 +126,47 @@ describe('our tracer exports what the SDK path exports', { concurrency: 2 }, () 
       const diff = describeDifference(a, b, Object.keys(TRACERS));
       const normalized = Object.entries({ ...NORMALIZE.resource, ...NORMALIZE.span }).map(([k, why]) => `  ${k}: ${Array.isArray(why) ? `${why[1]}: ${why[0]}` : why}`);
       assert.ok(diff === '', `${spec.app}: the exports differ (${a.spans.length} spans under default, ${b.spans.length} under sdk):\n${diff}\n\nnormalized (value shown as <reason>):\n${normalized.join('\n')}\n\n${output}`);
+    });
+  }
+});
+
+// Configurator plugins' span processors must get the same ReadableSpan from either tracer: the
+// recording-processor fixture writes what onStart and onEnd see, a JSON line per call, and the
+// two files must be equal, line by line (the order of the calls included).
+describe("a configurator's span processor sees the same spans", { concurrency: 2 }, () => {
+  let dir;
+  before(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'otel-tracer-conformance-')));
+    const nm = join(dir, 'node_modules');
+    mkdirSync(nm);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tracer-conformance-app', version: '1.0.0', private: true, dependencies: { 'recording-processor': '*' } }));
+    cpSync(join(ROOT, 'test', 'fixtures', 'plugins', 'recording-processor'), join(nm, 'recording-processor'), { recursive: true });
+    symlinkSync(ROOT, join(nm, 'otel-autoinstrument'), 'dir');
+    symlinkSync(join(ROOT, 'node_modules', '@opentelemetry'), join(nm, '@opentelemetry'), 'dir');
+    for (const f of ['manual-spans.cjs', 'manual-spans.mjs']) cpSync(join(APPS_DIR, 'conformance', f), join(dir, f));
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  for (const [mode, app] of [['require', 'manual-spans.cjs'], ['import', 'manual-spans.mjs']]) {
+    test(`${app} under --${mode}`, { timeout: 60000 }, async () => {
+      const runs = await Promise.all(
+        Object.entries(TRACERS).map(async ([tracer, env]) => {
+          const file = join(dir, `${app}-${tracer}.jsonl`);
+          const res = await runNode(REGISTER[mode], app, { cwd: dir, env: { RECORDING_PROCESSOR_FILE: file, OTEL_SERVICE_NAME: 'recorded', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...LIMITS, ...env } });
+          let calls = [];
+          try {
+            calls = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+          } catch {}
+          return { tracer, res, calls, output: `${tracer}: exit ${res.code}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}` };
+        }),
+      );
+      const output = runs.map((r) => r.output).join('\n');
+      for (const r of runs) {
+        assert.equal(r.res.code, 0, output);
+        assert.ok(r.calls.some((c) => c.onEnd?.name === 'limits') && r.calls.length > 2 * MANUAL.length, `${r.tracer}: the processor saw ${r.calls.length} calls\n${output}`);
+      }
+      const diff = describeDifference(runs[0].calls, runs[1].calls, Object.keys(TRACERS));
+      assert.ok(diff === '', `the processor's view differs (${runs[0].calls.length} calls under default, ${runs[1].calls.length} under sdk):\n${diff}\n\n${output}`);
     });
   }
 });
