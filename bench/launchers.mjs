@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const LAUNCHERS_DIR = join(here, 'launchers');
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
+// Upstream and EDOT run the cloud detectors (aws, gcp, azure, alibaba) by default; they probe
+// metadata addresses off this machine. EDOT reads the same variable.
+const LOCAL_DETECTORS = 'env,host,os,process,serviceinstance';
 
 /** Installs bench/launchers/node_modules when missing or older than its lockfile; true when usable. */
 export function ensureLaunchers(log = console.log) {
@@ -49,9 +52,19 @@ export function loadAutocannon() {
 
 /**
  * Environment that keeps a launcher local and comparable: traces only, over OTLP to `endpoint`,
- * every request sampled, no cloud resource detector, no vendor agent, telemetry or remote config.
+ * every request sampled, no cloud resource detector, no vendor agent, telemetry or remote config;
+ * then what `variant` (a key of LAUNCHER_LABELS) sets (VARIANT_ENV).
  */
-export function launcherEnv(endpoint) {
+export function launcherEnv(endpoint, variant) {
+  return {
+    ...launcherBaseEnv(endpoint),
+    ...VARIANT_ENV[variant],
+    // Whatever a variant sets, the cloud detectors stay off.
+    OTEL_NODE_RESOURCE_DETECTORS: LOCAL_DETECTORS,
+  };
+}
+
+function launcherBaseEnv(endpoint) {
   return {
     OTEL_SERVICE_NAME: 'bench',
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
@@ -60,9 +73,7 @@ export function launcherEnv(endpoint) {
     OTEL_TRACES_SAMPLER: 'always_on',
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
-    // Upstream and EDOT run the cloud detectors (aws, gcp, azure, alibaba) by default; they probe
-    // metadata addresses off this machine. EDOT reads the same variable.
-    OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
+    OTEL_NODE_RESOURCE_DETECTORS: LOCAL_DETECTORS,
     // dd-trace: OTLP traces (it speaks http/json only), all sampled, nothing else on.
     DD_TRACE_SAMPLE_RATE: '1',
     DD_TRACE_STARTUP_LOGS: 'false',
@@ -79,25 +90,45 @@ export function launcherEnv(endpoint) {
 }
 
 /**
- * Preload flags per launcher for a CommonJS app (`--require`), or undefined when the launcher is
+ * Preload flags per variant for a CommonJS app (`--require`), or undefined when the launcher is
  * not installed. `ours` needs bench/apps/node_modules/otel-autoinstrument (startup.mjs links it).
  */
 export function launcherFlags(root) {
   const edot = resolveLauncher('@elastic/opentelemetry-node');
   const dd = resolveLauncher('dd-trace/init');
+  const ours = ['--require', join(root, 'register', 'index.cjs')];
   return {
     plain: [],
-    ours: ['--require', join(root, 'register', 'index.cjs')],
+    ours,
+    'ours-sdk': ours,
     upstream: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
     edot: edot && ['--require', edot],
     ddtrace: dd && ['--require', dd],
+    'ddtrace-all': dd && ['--require', dd],
   };
 }
+
+/**
+ * What a variant sets over launcherEnv(), each on top of the same local, traces-only setup.
+ * - ours-sdk: upstream's SDK path behind our hook instead of our own tracer (OTEL_NODE_TRACER,
+ *   docs/configuration.md).
+ * - ddtrace-all: dd-trace's sampler keeps every trace. At its defaults its sampling rule has a
+ *   rate limiter of DD_TRACE_RATE_LIMIT = 100 traces per second (dd-trace 6.21.0,
+ *   packages/dd-trace/src/priority_sampler.js; a negative limit is "unlimited",
+ *   src/rate_limiter.js), so under load it drops almost every trace before export and does
+ *   less work than the OTel launchers, which export every one.
+ */
+export const VARIANT_ENV = {
+  'ours-sdk': { OTEL_NODE_TRACER: 'sdk' },
+  'ddtrace-all': { DD_TRACE_RATE_LIMIT: '-1' },
+};
 
 export const LAUNCHER_LABELS = {
   plain: 'plain node',
   ours: 'ours --require',
+  'ours-sdk': 'ours, OTEL_NODE_TRACER=sdk',
   upstream: 'upstream register',
   edot: 'EDOT Node.js',
-  ddtrace: 'dd-trace',
+  ddtrace: 'dd-trace default (rate-limited, ~100 traces/s)',
+  'ddtrace-all': 'dd-trace DD_TRACE_RATE_LIMIT=-1 (every trace)',
 };

@@ -41,7 +41,7 @@ const server = fork(app, [], {
   cwd: appsDir,
   execPath: node,
   execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...launcherFlags(root)[variant]],
-  env: { ...clean, ...launcherEnv(`http://127.0.0.1:${sinkPort}`), ...extraEnv },
+  env: { ...clean, ...launcherEnv(`http://127.0.0.1:${sinkPort}`, variant), ...extraEnv },
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
 const { port } = await ready(server);

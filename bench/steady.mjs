@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// Steady-state benchmark: `npm run bench:steady [-- --rounds N --warmup S --duration S --node PATH]`.
+// Steady-state benchmark: `npm run bench:steady [-- --rounds N --warmup S --duration S --node 24,22]`.
 //
 // A node:http hello-world and an Express hello-world (bench/apps/steady/) under load from
-// autocannon on 127.0.0.1, under plain node, ours, upstream's register, EDOT Node.js and dd-trace.
-// Every launcher exports traces over OTLP to a local sink (its own process, 127.0.0.1, answers 200
-// and discards), every request sampled (bench/launchers.mjs: launcherEnv). Per variant and round: a
-// fresh server process, a warm-up, then a measured window: requests/s, p50 and p99 latency, the
-// server's CPU per request (process.cpuUsage() delta over the window), RSS after the load. Variants
-// alternate within a round (plain, ours, upstream, ..., plain, ours, ...); medians over rounds and
-// throughput ratios to plain node. Exits 0 whatever the numbers. See docs/performance.md.
-import { fork } from 'node:child_process';
+// autocannon on 127.0.0.1, under plain node, ours (our tracer and, OTEL_NODE_TRACER=sdk, the SDK
+// path), upstream's register, EDOT Node.js and dd-trace (at its defaults, which rate-limit what it
+// keeps, and with every trace kept). Every launcher exports traces over OTLP to a local sink (its
+// own process, 127.0.0.1, answers 200), every request sampled (bench/launchers.mjs: launcherEnv);
+// the sink counts the spans and traces it receives. Per variant and round: a fresh server
+// process, a warm-up, then a measured window: requests/s, p50 and p99 latency, the server's CPU
+// per request (process.cpuUsage() delta over the window) and CPU share, RSS after the load, traces
+// exported per second and spans per request. Variants alternate within a round (plain, ours,
+// upstream, ..., plain, ours, ...); medians over rounds and throughput ratios to plain node in the
+// same round. `--node 24,22` runs the whole bench once per Node, one after the other, each saving
+// its own results file. Exits 0 whatever the numbers. See docs/performance.md.
+import { fork, spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,10 +52,14 @@ function parseArgs(argv) {
   --duration S      measured seconds per variant and round (default 10)
   --connections N   autocannon connections (default 10)
   --workload W      http or express (default both; repeatable)
-  --variant V       plain, ours, upstream, edot, ddtrace (default all; repeatable; plain always runs)
+  --variant V       ${Object.keys(LAUNCHER_LABELS).join(', ')}
+                    (default all; repeatable; plain always runs)
   --env K=V         extra environment for every server (repeatable)
-  --node PATH       Node for the servers ("24", "22" or a path; default the repo's Node 24)
-  --json FILE       also write the raw measurements to FILE
+  --node LIST       Node for the servers: "24", "22" or a path; a comma-separated list ("24,22")
+                    runs the whole bench once per Node, in turn (default the repo's Node 24)
+  --json FILE       also write the raw measurements to FILE (FILE-<node>.json for each of a list)
+  --pin             servers on the last CPU, the load generator and the sink on the others
+                    (taskset -a -p; Linux), so their work stays off the server's core
   --save-as NAME    section name in bench/results/<date>-<node>.json (default steady)`);
       process.exit(0);
     } else if (a === '--rounds') o.rounds = Math.round(num());
@@ -60,6 +68,7 @@ function parseArgs(argv) {
     else if (a === '--connections') o.connections = Math.round(num());
     else if (a === '--node') o.node = val();
     else if (a === '--json') o.json = val();
+    else if (a === '--pin') o.pin = true;
     else if (a === '--save-as') o.save = val();
     else if (a === '--workload') {
       const w = val();
@@ -78,21 +87,57 @@ function parseArgs(argv) {
       o.env[kv.slice(0, k)] = kv.slice(k + 1);
     } else die(`unknown argument "${a}" (see --help)`);
   }
-  o.node = o.node ? (NODES[o.node] ? join(root, NODES[o.node]) : resolvePath(o.node)) : join(root, NODES[24]);
+  o.nodes = o.node ? String(o.node).split(',').filter(Boolean) : ['24'];
+  o.node = NODES[o.nodes[0]] ? join(root, NODES[o.nodes[0]]) : resolvePath(o.nodes[0]);
   return o;
 }
 
 const opts = parseArgs(process.argv.slice(2));
+if (opts.nodes.length > 1) {
+  ensureLaunchers();
+  runEach(opts.nodes);
+}
+
+/** `--node 24,22`: this script again for each Node, in turn, with the same arguments. */
+function runEach(nodes) {
+  const argv = process.argv.slice(2);
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--node' || argv[i] === '--json') i++;
+    else rest.push(argv[i]);
+  }
+  let failed = 0;
+  for (const n of nodes) {
+    console.log(`\n=== steady-state bench, --node ${n} ===`);
+    const json = opts.json ? ['--json', opts.json.replace(/(\.json)?$/, `-node${n.replace(/\W+/g, '_')}.json`)] : [];
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...rest, '--node', n, ...json], { stdio: 'inherit', env: { ...process.env, BENCH_SKIP_INSTALL: '1' } });
+    if (r.status !== 0) failed++;
+  }
+  process.exit(failed > 0 ? 2 : 0);
+}
 if (!ensureLaunchers()) die('autocannon is needed (npm ci --prefix bench/launchers)');
 const autocannon = loadAutocannon();
 const flags = launcherFlags(root);
 for (const v of opts.variants) if (!flags[v]) console.log(`bench: ${LAUNCHER_LABELS[v]} is not installed; left out`);
 const variants = opts.variants.filter((v) => flags[v]);
 
-/** A child with an IPC channel; resolves with it and its first message. */
-function forkReady(script, args, execArgv, env) {
+// --pin: the server gets the last CPU to itself as far as this bench goes (other processes on the
+// machine still share it: its CPU share column says how much it got).
+const cpuCount = availableParallelism();
+const SERVER_CPUS = String(cpuCount - 1);
+const OTHER_CPUS = cpuCount > 2 ? `0-${cpuCount - 2}` : '0';
+/** Sets the CPU affinity of every thread of `pid`; false when it could not. */
+function pin(pid, cpus) {
+  return spawnSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' }).status === 0;
+}
+if (opts.pin && (cpuCount < 2 || !pin(process.pid, OTHER_CPUS))) die('--pin needs taskset (util-linux) and 2 CPUs or more');
+
+/** A child with an IPC channel; resolves with it and its first message. `cpus`: pin it there (--pin). */
+function forkReady(script, args, execArgv, env, cpus) {
   return new Promise((resolve, reject) => {
     const c = fork(script, args, { cwd: appsDir, execPath: opts.node, execArgv, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // Right after the fork: the threads Node starts later inherit the affinity.
+    if (opts.pin && cpus !== undefined) pin(c.pid, cpus);
     let stderr = '';
     c.stderr.on('data', (d) => {
       if (stderr.length < 4000) stderr += d;
@@ -133,24 +178,30 @@ function stop(child) {
 }
 
 const sinkEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'NODE_OPTIONS'));
-const sink = await forkReady(join(appsDir, 'otlp-sink.cjs'), [], [], sinkEnv);
+const sink = await forkReady(join(appsDir, 'otlp-sink.cjs'), [], [], sinkEnv, OTHER_CPUS);
 const endpoint = `http://127.0.0.1:${sink.first.port}`;
-const serverEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('DD_') && k !== 'NODE_OPTIONS')), ...launcherEnv(endpoint), ...opts.env };
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('DD_') && k !== 'NODE_OPTIONS'));
+const serverEnv = (variant) => ({ ...cleanEnv, ...launcherEnv(endpoint, variant), ...opts.env });
 
 async function measure(workload, variant) {
   const w = WORKLOADS[workload];
-  const server = await forkReady(w.app, [], flags[variant], serverEnv);
+  await ask(sink.child, 'reset');
+  const server = await forkReady(w.app, [], flags[variant], serverEnv(variant), SERVER_CPUS);
+  let out;
+  let window;
   try {
     const { port } = server.first;
     await load(port, w.path, opts.warmup);
     const sinkBefore = await ask(sink.child, 'count');
     const before = await ask(server.child, 'mark');
+    const from = Date.now();
     const r = await load(port, w.path, opts.duration);
+    window = [from, Date.now()];
     const after = await ask(server.child, 'mark');
     const sinkAfter = await ask(sink.child, 'count');
     const cpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
     const requests = r.requests.total;
-    return {
+    out = {
       ok: r.non2xx === 0 && r.errors === 0 && requests > 0,
       rps: requests / opts.duration,
       p50: r.latency.p50,
@@ -162,19 +213,31 @@ async function measure(workload, variant) {
       errors: r.errors + r.non2xx,
       sinkPosts: sinkAfter.posts - sinkBefore.posts,
       sinkBytesPerReq: (sinkAfter.bytes - sinkBefore.bytes) / requests,
+      sinkUndecoded: sinkAfter.undecoded - sinkBefore.undecoded,
       sinkPaths: Object.fromEntries(Object.entries(sinkAfter.paths).map(([k, n]) => [k, n - (sinkBefore.paths[k] ?? 0)]).filter(([, n]) => n > 0)),
       stderr: server.stderr().trim().slice(0, 300) || undefined,
     };
   } finally {
+    // Stopping the server flushes what its exporter still holds.
     await stop(server.child);
   }
+  // The spans that started in the measured window, wherever their export fell: exports lag the
+  // requests by up to the exporter's batch delay, and the last ones leave at shutdown.
+  const counted = await ask(sink.child, { window });
+  return {
+    ...out,
+    tracesPerSec: counted.roots / opts.duration,
+    tracedPct: (100 * counted.roots) / out.requests,
+    spansPerReq: counted.spans / out.requests,
+  };
 }
 
 const version = (await forkReady(join(appsDir, 'steady', 'version.cjs'), [], [], sinkEnv)).first;
-const machine = `${availableParallelism()} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}`;
+const machine = `${cpuCount} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}`;
 console.log(`steady-state bench: node ${version.node} at ${opts.node}`);
 console.log(`machine: ${machine}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`${opts.rounds} rounds x ${variants.length} variants x ${opts.workloads.length} workloads, ${opts.warmup} s warm-up + ${opts.duration} s measured each, ${opts.connections} connections; sink ${endpoint}`);
+console.log(opts.pin ? `pinned: servers on CPU ${SERVER_CPUS}, load generator and sink on CPU ${OTHER_CPUS}` : 'not pinned (--pin puts the servers on a CPU of their own)');
 const total = opts.rounds * variants.length * opts.workloads.length * (opts.warmup + opts.duration + 1);
 console.log(`about ${Math.ceil(total / 60)} min`);
 
@@ -205,7 +268,7 @@ const median = (xs) => {
 const summary = {};
 for (const w of opts.workloads) {
   console.log(`\n${WORKLOADS[w].title}: medians over ${opts.rounds} rounds (min-max of the throughput ratio across rounds)`);
-  const head = ['variant', 'req/s', 'x plain', '(range)', 'p50 ms', 'p99 ms', 'CPU µs/req', 'server CPU %', 'RSS MiB', 'x plain', 'sink B/req', 'ok'];
+  const head = ['variant', 'req/s', 'x plain', '(range)', 'p50 ms', 'p99 ms', 'CPU µs/req', 'server CPU %', 'RSS MiB', 'x plain', 'traces/s', 'traced %', 'spans/req', 'sink B/req', 'ok'];
   const rows = [];
   const plainRuns = results[`${w}/plain`];
   for (const v of variants) {
@@ -214,7 +277,7 @@ for (const w of opts.workloads) {
     const m = (k) => median(ok.map((r) => r[k]));
     // Ratio per round (each against the plain run of the same round), then the spread.
     const perRound = runs.map((r, i) => (r.ok && plainRuns[i]?.ok ? r.rps / plainRuns[i].rps : NaN)).filter(Number.isFinite);
-    const s = { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUsPerReq: m('cpuUsPerReq'), cpuPct: m('cpuPct'), rssMiB: m('rssMiB'), sinkBytesPerReq: m('sinkBytesPerReq'), ratio: median(perRound), ratioMin: Math.min(...perRound), ratioMax: Math.max(...perRound), ok: ok.length, of: runs.length };
+    const s = { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUsPerReq: m('cpuUsPerReq'), cpuPct: m('cpuPct'), rssMiB: m('rssMiB'), sinkBytesPerReq: m('sinkBytesPerReq'), tracesPerSec: m('tracesPerSec'), tracedPct: m('tracedPct'), spansPerReq: m('spansPerReq'), ratio: median(perRound), ratioMin: Math.min(...perRound), ratioMax: Math.max(...perRound), ok: ok.length, of: runs.length };
     summary[`${w}/${v}`] = s;
     const plain = summary[`${w}/plain`];
     rows.push([
@@ -228,11 +291,16 @@ for (const w of opts.workloads) {
       s.cpuPct.toFixed(0),
       s.rssMiB.toFixed(0),
       `${(s.rssMiB / plain.rssMiB).toFixed(2)}x`,
+      s.tracesPerSec.toFixed(0),
+      v === 'plain' ? '' : s.tracedPct.toFixed(0),
+      s.spansPerReq.toFixed(2),
       s.sinkBytesPerReq.toFixed(0),
       `${s.ok}/${s.of}`,
     ]);
     const bad = runs.find((r) => !r.ok);
     if (bad) console.log(`  ${v}: a failed run: ${bad.problem ?? `${bad.errors} errors`}`);
+    const undecoded = ok.reduce((n, r) => n + (r.sinkUndecoded ?? 0), 0);
+    if (undecoded > 0) console.log(`  ${v}: the sink could not decode ${undecoded} trace export(s); traces/s and spans/req undercount`);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -241,7 +309,12 @@ for (const w of opts.workloads) {
 }
 console.log('\nx plain: ratio to plain node in the same round (median; range over rounds). CPU µs/req: the server process');
 console.log("only (process.cpuUsage() over the measured window / requests). RSS: the server's, right after the load.");
-console.log('sink B/req: OTLP bytes the sink received per request in the window (0 for plain node).');
+console.log('server CPU %: its CPU time over the window (100 = one full core). traces/s: traces (root spans) that started');
+console.log('in the window and reached the sink, counted once the server stopped and flushed, per second; traced %: the');
+console.log('same per request served (100: every request exported); spans/req: spans that started in the window and reached');
+console.log('the sink, per request. sink B/req: OTLP bytes the sink received during the window, per request.');
+console.log('Compare the CPU and throughput of two variants only where their traced % and spans/req match: a variant that');
+console.log('exports less does less work per request.');
 
 const raw = { node: version, machine, command: `node bench/steady.mjs ${process.argv.slice(2).join(' ')}`.trim(), opts, summary, runs: results };
 if (opts.json) {

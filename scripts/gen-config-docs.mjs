@@ -44,6 +44,10 @@ export function generate() {
       d.activation === 'startup' ? '(at startup; metrics only)' : d.activation === 'lambda' ? '(at startup, in AWS Lambda)' : [...d.modules.map((m) => `\`${m.name}\``), ...d.globals.map((g) => `global \`${g}\``)].join(', ');
     out.push(`| \`${d.name}\` | \`${d.package}\` | ${when} | ${d.enabledByDefault ? 'yes' : 'no'} |`);
   }
+  out.push(
+    '',
+    'Express 5 runs on the `router` package. While `express` is instrumented, `router` is not loaded for the copy of `router` that express itself requires: the express instrumentation already records each of its layers, and router\'s spans would repeat them (upstream records both). An app that requires `router` itself, without express, gets router\'s spans as usual. The choice is made per resolve, at load time: an app that requires `router` itself before express, and shares express\'s copy of it, gets router\'s spans on express\'s layers too, as under upstream (`OTEL_NODE_DISABLED_INSTRUMENTATIONS=router` then removes them). `OTEL_NODE_EXPRESS_ROUTER_SPANS=true` restores upstream\'s behaviour; `OTEL_NODE_DISABLED_INSTRUMENTATIONS=router` turns router off everywhere.',
+  );
   out.push('');
   const { optionVariable } = createRequire(import.meta.url)(join(root, 'dist/config/instrumentation-options.js'));
   out.push(

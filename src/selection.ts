@@ -21,7 +21,7 @@ export function selectInstrumentations(values: Values, catalog: readonly Instrum
   const only = values.OTEL_NODE_ENABLED_INSTRUMENTATIONS;
   const off = new Set(values.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
   const metricsOff = values.OTEL_METRICS_EXPORTER.every((e) => e === 'none');
-  return catalog.filter((d) => {
+  const selected = catalog.filter((d) => {
     if (off.has(d.name)) return false;
     if (d.name === 'runtime-node' && !upstreamRuntime) return false;
     if (d.metricsOnly && metricsOff) return false;
@@ -30,5 +30,20 @@ export function selectInstrumentations(values: Values, catalog: readonly Instrum
     if (d.activation === 'lambda') return values.AWS_LAMBDA_FUNCTION_NAME !== undefined;
     return true;
   });
+  return values.OTEL_NODE_EXPRESS_ROUTER_SPANS ? selected : withoutExpressDuplicates(selected);
+}
+
+/**
+ * Express 5 runs on the `router` package, and the express instrumentation wraps every layer of
+ * the copy express loads (it patches that copy's Router.prototype.route and .use, and
+ * app.use): the router instrumentation's spans on that copy repeat express's, one more span per
+ * layer plus one per route. So router is not loaded for express's own resolve of `router`; an
+ * app that resolves `router` itself still loads it (src/hooks/covered.ts).
+ * Test: test/e2e/express-router.test.mjs.
+ */
+function withoutExpressDuplicates(selected: InstrumentationDescriptor[]): InstrumentationDescriptor[] {
+  if (!selected.some((d) => d.name === 'express' && d.entry === undefined)) return selected;
+  const coveredBy = { package: 'express', instrumentation: 'express', restore: 'OTEL_NODE_EXPRESS_ROUTER_SPANS=true' };
+  return selected.map((d) => (d.name === 'router' && d.entry === undefined ? { ...d, coveredBy } : d));
 }
 

@@ -54,4 +54,11 @@ export interface InstrumentationDescriptor {
   readonly channel?: string;
   /** Constructor config under the user's OTEL_NODE_INSTRUMENTATION_* options (src/catalog/extras.ts). */
   readonly config?: Readonly<Record<string, unknown>>;
+  /**
+   * Set by src/selection.ts, never by a plugin: a resolve of a target module from inside
+   * `package` does not load this instrumentation while `instrumentation` is loaded, because that
+   * one already records the same work (router under Express 5). `restore` names the setting that
+   * turns this off, for the startup report.
+   */
+  readonly coveredBy?: { readonly package: string; readonly instrumentation: string; readonly restore: string };
 }

@@ -150,6 +150,13 @@ export const TABLE = {
     default: [],
     description: 'Instrumentations to turn off (short names); wins over OTEL_NODE_ENABLED_INSTRUMENTATIONS.',
   }),
+  OTEL_NODE_EXPRESS_ROUTER_SPANS: booleanVar({
+    group: 'instrumentations',
+    standard: false,
+    default: false,
+    description:
+      "Under Express 5, also load the router instrumentation for the `router` package express loads, as upstream does: it then records every express layer a second time (see Instrumentation names below). Off: express's spans alone, one span set per request; an app's own `router` is traced either way.",
+  }),
   OTEL_NODE_DISABLED_PLUGINS: listVar({
     group: 'instrumentations',
     standard: false,

@@ -74,6 +74,7 @@ export function runFindings(run: RunResult, exporting: ReadonlySet<'traces' | 'm
       if (i.status === 'applied') once(finding('ok', 'applied', `${i.package}@${i.version ?? '?'} patched ${mods}`));
       else if (i.status === 'skipped') once(finding('error', 'unsupported-version', `${i.package}@${i.version ?? '?'} loaded but patched nothing: ${i.reason ?? ''}`, 'upgrade the library, or see docs/bootstrap.md for instrumentation versions'));
       else if (i.status === 'failed') once(finding('error', 'instrumentation-failed', `${i.package} failed to load: ${i.reason ?? ''}`));
+      else if (i.status === 'waiting' && i.reason !== undefined) once(finding('info', 'covered', `${i.package} ${i.reason}`));
     }
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       const s = r.exports[signal];

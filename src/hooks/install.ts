@@ -35,7 +35,7 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger): voi
   nodeModule.registerHooks({
     resolve(specifier, context, nextResolve) {
       try {
-        lazy.onResolve(specifier);
+        lazy.onResolve(specifier, context.parentURL);
       } catch (err) {
         // LazyInstrumentations catches per instrumentation; this is a bug of ours. Say it once.
         if (!reported) log.error(`module hook: ${errorText(err)}`);

@@ -3,6 +3,7 @@ import type { LoggerProvider, MeterProvider, TracerProvider } from '@opentelemet
 import { createRequire } from 'node:module';
 import type { InstrumentationDescriptor } from '../catalog/types';
 import { errorText, type Logger } from '../log';
+import { coveredReason, fromModuleHook } from './covered';
 import { candidateNames } from './module-names';
 
 /** The part of an upstream Instrumentation we use; anything else is its own business. */
@@ -119,13 +120,28 @@ export class LazyInstrumentations {
     this.closed = true;
   }
 
-  /** Called for every resolve request; the common case is one or two Map misses. */
-  onResolve(specifier: string): void {
+  /** Instrumentation name -> why a resolve of its target did not load it (coveredReason()), for the startup report. */
+  readonly covered = new Map<string, string>();
+
+  /**
+   * Called for every resolve request; the common case is one or two Map misses. `parentURL` is
+   * the resolving module's, when the hook knows it.
+   */
+  onResolve(specifier: string, parentURL?: string): void {
     if (this.pending.size === 0 || this.closed) return;
     for (const name of candidateNames(specifier)) {
       const list = this.pending.get(name);
       if (list === undefined) continue;
-      for (const d of list) this.activate(d, name);
+      for (const d of list) {
+        if (d.coveredBy !== undefined && fromModuleHook(parentURL)) continue;
+        const why = coveredReason(d, name, parentURL, (n) => this.states.get(n)?.status === 'loaded');
+        if (why === undefined) this.activate(d, name);
+        else if (!this.covered.has(d.name)) {
+          // It stays pending: a resolve of the same name from elsewhere (the app's own router) loads it.
+          this.covered.set(d.name, why);
+          this.log.debug(`instrumentation ${d.name} not loaded: ${why}`);
+        }
+      }
     }
   }
 

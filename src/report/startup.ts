@@ -12,7 +12,8 @@ import { exportStats, type Signal, type SignalStats } from '../sdk/export-stats'
  * - skipped: loaded, but the installed version is outside its range (reason says which);
  * - loaded: loaded for its module, nothing patched (yet);
  * - failed: the instrumentation itself did not load (reason);
- * - waiting: its target module has not been loaded by the app.
+ * - waiting: its target module has not been loaded by the app, or only by a package whose own
+ *   instrumentation covers it (reason says which).
  */
 export type InstrumentationStatus = 'applied' | 'skipped' | 'loaded' | 'failed' | 'waiting';
 
@@ -81,7 +82,10 @@ export function describeOne(d: InstrumentationDescriptor, lazy: LazyInstrumentat
   const base = { name: d.name, package: d.package };
   const state = lazy.states.get(d.name);
   const patched = lazy.patched.get(d.name) ?? [];
-  if (state === undefined) return { ...base, status: 'waiting', patched };
+  if (state === undefined) {
+    const covered = lazy.covered.get(d.name);
+    return covered === undefined ? { ...base, status: 'waiting', patched } : { ...base, status: 'waiting', patched, reason: `not loaded: ${covered}` };
+  }
   if (state.status === 'failed') return { ...base, status: 'failed', patched, reason: state.error };
   const version = state.instance.instrumentationVersion;
   if (patched.length > 0) return { ...base, status: 'applied', version, patched };
