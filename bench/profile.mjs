@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Where a launcher's time per request goes: `node bench/profile.mjs [--variant ours] [--workload express] [--duration S]`.
-// Runs one steady-state server (bench/apps/steady/) under `--cpu-prof`, loads it with autocannon
+// `--env K=V` (repeatable) adds to the server's environment; `--keep FILE` keeps the .cpuprofile
+// (for bench/cpuprofile-top.mjs). Runs one steady-state server (bench/apps/steady/) under `--cpu-prof`, loads it with autocannon
 // for the given seconds after a 2 s warm-up, stops it, and prints the profile's self time grouped
 // by package (node_modules/<pkg>, our dist/, the app, node: internals, GC, idle). Same
 // environment as bench/steady.mjs (traces to a local sink, every request sampled).
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,10 @@ const workload = opt('--workload', 'express');
 const duration = Number(opt('--duration', '8'));
 const top = Number(opt('--top', '25'));
 const node = opt('--node', join(root, 'node_modules/node/bin/node'));
+const keep = opt('--keep');
+const extraEnv = Object.fromEntries(args.flatMap((a, i) => (a === '--env' && args[i + 1]?.includes('=') ? [[args[i + 1].slice(0, args[i + 1].indexOf('=')), args[i + 1].slice(args[i + 1].indexOf('=') + 1)]] : [])));
 if (!LAUNCHER_LABELS[variant] || !['http', 'express'].includes(workload)) {
-  console.error('usage: node bench/profile.mjs [--variant plain|ours|upstream|edot|ddtrace] [--workload http|express] [--duration S] [--top N]');
+  console.error('usage: node bench/profile.mjs [--variant plain|ours|upstream|edot|ddtrace] [--workload http|express] [--duration S] [--top N] [--env K=V] [--keep FILE]');
   process.exit(2);
 }
 if (!ensureLaunchers()) process.exit(2);
@@ -38,13 +41,13 @@ const server = fork(app, [], {
   cwd: appsDir,
   execPath: node,
   execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...launcherFlags(root)[variant]],
-  env: { ...clean, ...launcherEnv(`http://127.0.0.1:${sinkPort}`, variant) },
+  env: { ...clean, ...launcherEnv(`http://127.0.0.1:${sinkPort}`, variant), ...extraEnv },
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });
 const { port } = await ready(server);
 const url = `http://127.0.0.1:${port}${workload === 'http' ? '/' : '/hello/world'}`;
 const run = (d) => new Promise((r, j) => autocannon({ url, connections: 10, duration: d }, (e, res) => (e ? j(e) : r(res))));
-await run(2);
+const warm = await run(2);
 const r = await run(duration);
 server.send('exit');
 await new Promise((r) => server.once('exit', r));
@@ -52,6 +55,7 @@ sink.disconnect();
 
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
 const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+if (keep) copyFileSync(join(dir, file), keep);
 rmSync(dir, { recursive: true, force: true });
 
 /** Sample counts weighted by time deltas, grouped. */
@@ -88,6 +92,7 @@ const idle = groups.get('(idle)') ?? 0;
 const busy = totalUs - idle;
 const reqs = r.requests.total;
 console.log(`${LAUNCHER_LABELS[variant]}, ${workload}: ${(reqs / duration).toFixed(0)} req/s under the profiler; profile covers start to exit`);
+console.log(`requests in the profile: ${warm.requests.total + r.requests.total} (warm-up + measured; for bench/cpuprofile-layers.mjs --requests)`);
 console.log(`main thread busy ${(busy / 1000).toFixed(0)} ms of ${(totalUs / 1000).toFixed(0)} ms profiled (startup, 2 s warm-up, ${duration} s measured, shutdown)`);
 console.log('\nself time by package (idle excluded)');
 for (const [g, us] of [...groups].filter(([g]) => g !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * us) / busy).toFixed(1).padStart(6)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${g}`);

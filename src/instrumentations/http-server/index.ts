@@ -1,0 +1,253 @@
+// A lean node:http(s) SERVER instrumentation on Node's diagnostics_channel, emitting the server
+// span and `http.server.request.duration` exactly as @opentelemetry/instrumentation-http 0.300.0
+// does (attributes.ts), without wrapping Server.prototype.emit. A prototype, not wired by default:
+// docs/notes/http-instrumentation-cost.md has the measurements, the gaps and what wiring it takes.
+//
+// How the handler gets the span's context without a wrapper around emit('request'): Node
+// publishes `http.server.request.start` synchronously in parserOnIncoming, right before it emits
+// 'request' in the same execution (lib/_http_server.js, Node 22.23 and 24.21). The subscriber
+// makes the span's context current with the API's `context.attach` (AsyncLocalStorage.enterWith
+// in the AsyncLocalStorage context manager, @opentelemetry/api 1.10), so the handler and every
+// callback, timer and promise it creates run in it. The token is never disposed: the next request
+// parsed in the same execution attaches its own context before its handler runs, and the parser's
+// execution ends with the socket's read callback.
+import type * as Api from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_QUERY_STRINGS_TO_REDACT, headerCapture, incomingRequestAttributes } from './attributes';
+import { prototypeBinder } from './bind';
+
+export interface HttpServerInstrumentationConfig {
+  ignoreIncomingRequestHook?: (request: IncomingMessage) => boolean;
+  requireParentforIncomingSpans?: boolean;
+  startIncomingSpanHook?: (request: IncomingMessage) => Api.Attributes;
+  requestHook?: (span: Api.Span, request: IncomingMessage) => void;
+  responseHook?: (span: Api.Span, response: ServerResponse) => void;
+  applyCustomAttributesOnSpan?: (span: Api.Span, request: IncomingMessage, response: ServerResponse) => void;
+  headersToSpanAttributes?: { server?: { requestHeaders?: string[]; responseHeaders?: string[] } };
+  enableSyntheticSourceDetection?: boolean;
+  redactedQueryParamsServer?: string[];
+  /**
+   * Bind the request and response emitters to the span's context, as upstream does, so that
+   * listeners the app adds later ('data' of a body arriving in a later chunk) run in it. Default
+   * true; false saves the per-request patching of eight emitter methods (measured in the note);
+   * 'prototype' binds the same way at the cost of one property per request (bind.ts).
+   */
+  bindEmitters?: boolean | 'prototype';
+}
+
+interface StartMessage {
+  request: IncomingMessage;
+  response: ServerResponse;
+  socket: Socket;
+}
+
+/** Upstream's scope, so the spans are the same as instrumentation-http's field for field. */
+function upstreamScope(): { name: string; version: string | undefined } {
+  const name = '@opentelemetry/instrumentation-http';
+  try {
+    const pkg = join(require.resolve(name), '..', '..', 'package.json');
+    return { name, version: (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version };
+  } catch {
+    return { name, version: undefined };
+  }
+}
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const START = 'http.server.request.start';
+const PROBE = Symbol('otel-autoinstrument http-server attach probe');
+
+export class HttpServerInstrumentation {
+  private readonly api: typeof Api;
+  private readonly core: typeof import('@opentelemetry/core');
+  private readonly dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+  private readonly errorMonitor = (require('node:events') as typeof import('node:events')).errorMonitor;
+  private readonly scope = upstreamScope();
+  private enabled = false;
+  private tracer: Api.Tracer | undefined;
+  private histogram: Api.Histogram | undefined;
+  /** How the request and response emitters get the span's context (bindEmitters). */
+  private bind: ((ctx: Api.Context, emitter: object) => void) | undefined;
+  private readonly captureRequest;
+  private readonly captureResponse;
+  private readonly onStart = (message: unknown): void => {
+    // A subscriber's exception would surface as an uncaught exception in the app.
+    try {
+      const m = message as StartMessage;
+      this.start(m.request, m.response, m.socket);
+    } catch (err) {
+      this.api.diag.error('http-server instrumentation: request start failed', err);
+    }
+  };
+
+  constructor(
+    private readonly config: HttpServerInstrumentationConfig = {},
+    api?: typeof Api,
+  ) {
+    this.api = api ?? (require('@opentelemetry/api') as typeof Api);
+    this.core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+    this.captureRequest = headerCapture('request', config.headersToSpanAttributes?.server?.requestHeaders ?? []);
+    this.captureResponse = headerCapture('response', config.headersToSpanAttributes?.server?.responseHeaders ?? []);
+    if (config.bindEmitters !== false && config.bindEmitters !== 'prototype') this.bind = (ctx, emitter) => this.api.context.bind(ctx, emitter);
+  }
+
+  /** As upstream's InstrumentationBase: the global providers unless set. */
+  setTracerProvider(provider: Api.TracerProvider): void {
+    this.tracer = provider.getTracer(this.scope.name, this.scope.version);
+  }
+
+  setMeterProvider(provider: Api.MeterProvider): void {
+    this.histogram = provider.getMeter(this.scope.name, this.scope.version).createHistogram('http.server.request.duration', {
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+      valueType: this.api.ValueType.DOUBLE,
+      advice: { explicitBucketBoundaries: BUCKETS },
+    });
+  }
+
+  /**
+   * Subscribes to the server channel (Node 22.15 to 24 publish it). False, and nothing done, when
+   * the global context manager cannot attach a context (one without ContextManager.attach, which
+   * @opentelemetry/api then answers with a warning and a no-op): the handler would not run in the
+   * span's context, so the caller should use instrumentation-http instead.
+   */
+  enable(): boolean {
+    if (this.enabled) return true;
+    if (!this.canAttach()) return false;
+    if (this.tracer === undefined) this.setTracerProvider(this.api.trace.getTracerProvider());
+    if (this.histogram === undefined) this.setMeterProvider(this.api.metrics.getMeterProvider());
+    if (this.config.bindEmitters === 'prototype' && this.bind === undefined) {
+      // Patched once for the process, left in place by disable(): without the per-request
+      // symbol the patched methods pass straight through.
+      const http = require('node:http') as typeof import('node:http');
+      this.bind = prototypeBinder(this.api, [http.IncomingMessage.prototype, http.ServerResponse.prototype]);
+    }
+    this.dc.subscribe(START, this.onStart);
+    this.enabled = true;
+    return true;
+  }
+
+  private canAttach(): boolean {
+    const probe = this.api.ROOT_CONTEXT.setValue(PROBE, true);
+    const token = this.api.context.attach(probe);
+    const ok = this.api.context.active() === probe;
+    token.dispose();
+    return ok;
+  }
+
+  disable(): void {
+    if (!this.enabled) return;
+    this.dc.unsubscribe(START, this.onStart);
+    this.enabled = false;
+  }
+
+  /** A user hook never reaches the app: upstream's safeExecuteInTheMiddle(..., true). */
+  private safe<T>(what: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.api.diag.error(`http-server instrumentation: ${what} threw`, err);
+      return undefined;
+    }
+  }
+
+  private start(request: IncomingMessage, response: ServerResponse, socket: Socket): void {
+    const { api, config } = this;
+    const component = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    const ignore = config.ignoreIncomingRequestHook;
+    if (ignore !== undefined && this.safe('ignoreIncomingRequestHook', () => ignore(request)) === true) {
+      // Upstream suppresses from the context active at emit; ROOT here, since on Node 22 the
+      // parser's execution may still carry the previous request's context (never disposed).
+      const suppressed = this.core.suppressTracing(api.ROOT_CONTEXT);
+      api.context.attach(suppressed);
+      this.bind?.(suppressed, request);
+      this.bind?.(suppressed, response);
+      return;
+    }
+    const method = request.method || 'GET';
+    const attributes = incomingRequestAttributes(request, {
+      component,
+      enableSyntheticSourceDetection: config.enableSyntheticSourceDetection === true,
+      redactedQueryParams: config.redactedQueryParamsServer ?? DEFAULT_QUERY_STRINGS_TO_REDACT,
+    });
+    const hook = config.startIncomingSpanHook;
+    if (hook !== undefined) Object.assign(attributes, this.safe('startIncomingSpanHook', () => hook(request)));
+    if (this.captureRequest !== undefined) Object.assign(attributes, this.captureRequest((h) => request.headers[h]));
+    const startTime = performance.now();
+    const metricAttributes: Api.Attributes = { 'http.request.method': attributes['http.request.method'], 'url.scheme': attributes['url.scheme'] };
+    if (attributes['network.protocol.version']) metricAttributes['network.protocol.version'] = attributes['network.protocol.version'];
+    const parent = api.propagation.extract(api.ROOT_CONTEXT, request.headers);
+    const span = this.startSpan(method, attributes, parent);
+    const rpc: import('@opentelemetry/core').RPCMetadata = { type: this.core.RPCType.HTTP, span };
+    const ctx = this.core.setRPCMetadata(api.trace.setSpan(parent, span), rpc);
+    api.context.attach(ctx);
+    let ended = false;
+    // Added before the emitters are bound, so they are not wrapped: they need no context.
+    response.on('close', () => {
+      if (ended) return;
+      ended = true;
+      this.finish(request, response, span, rpc, metricAttributes, startTime, ctx);
+    });
+    response.on(this.errorMonitor, (err: Error) => {
+      if (ended) return;
+      ended = true;
+      this.fail(span, metricAttributes, startTime, err, ctx);
+    });
+    this.bind?.(ctx, request);
+    this.bind?.(ctx, response);
+    const { requestHook, responseHook } = config;
+    if (requestHook !== undefined) this.safe('requestHook', () => requestHook(span, request));
+    if (responseHook !== undefined) this.safe('responseHook', () => responseHook(span, response));
+  }
+
+  /** Upstream's _startHttpSpan for SERVER spans. */
+  private startSpan(name: string, attributes: Api.Attributes, parent: Api.Context): Api.Span {
+    const { api } = this;
+    if (this.config.requireParentforIncomingSpans === true) {
+      const current = api.trace.getSpan(parent);
+      if (current === undefined || !api.trace.isSpanContextValid(current.spanContext())) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
+      if (current.spanContext().isRemote) return current;
+    }
+    return (this.tracer as Api.Tracer).startSpan(name, { kind: api.SpanKind.SERVER, attributes }, parent);
+  }
+
+  /** Upstream's _onServerResponseFinish and _closeHttpSpan. */
+  private finish(request: IncomingMessage, response: ServerResponse, span: Api.Span, rpc: import('@opentelemetry/core').RPCMetadata, metric: Api.Attributes, startTime: number, ctx: Api.Context): void {
+    const status = response.statusCode;
+    const attributes: Api.Attributes = { 'http.response.status_code': status };
+    const route = rpc.type === this.core.RPCType.HTTP ? rpc.route : undefined;
+    if (route !== undefined) {
+      attributes['http.route'] = route;
+      metric['http.route'] = route;
+    }
+    const error = status >= 500 && status < 600 ? String(status) : undefined;
+    if (status) {
+      metric['http.response.status_code'] = status;
+      if (error !== undefined) metric['error.type'] ??= error;
+    }
+    if (this.captureResponse !== undefined) span.setAttributes(this.captureResponse((h) => response.getHeader(h)));
+    span.setAttributes(attributes).setStatus({ code: status >= 100 && status < 500 ? this.api.SpanStatusCode.UNSET : this.api.SpanStatusCode.ERROR });
+    if (error !== undefined) span.setAttribute('error.type', error);
+    if (route) span.updateName(`${request.method || 'GET'} ${route}`);
+    const custom = this.config.applyCustomAttributesOnSpan;
+    if (custom !== undefined) this.safe('applyCustomAttributesOnSpan', () => custom(span, request, response));
+    this.close(span, metric, startTime, ctx);
+  }
+
+  /** Upstream's _onServerResponseError. */
+  private fail(span: Api.Span, metric: Api.Attributes, startTime: number, err: Error, ctx: Api.Context): void {
+    span.setAttribute('error.type', err.name);
+    span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: err.message });
+    span.recordException(err);
+    metric['error.type'] = err.name;
+    this.close(span, metric, startTime, ctx);
+  }
+
+  /** The measurement in the span's context, where upstream's bound 'close' listener records it. */
+  private close(span: Api.Span, metric: Api.Attributes, startTime: number, ctx: Api.Context): void {
+    span.end();
+    this.histogram?.record((performance.now() - startTime) / 1e3, metric, ctx);
+  }
+}
