@@ -22,6 +22,9 @@ const decode = (bytes) => Request.toObject(Request.decode(bytes), { longs: Strin
 const long = (n, s) => s.repeat(Math.ceil(n / s.length)).slice(0, n);
 const ATTRS = {
   str: 'value',
+  escapes: 'q"b\\n\n\r\t\b\f\u0001\u001f\u007f</script>\u2028',
+  longEscapes: long(100, 'é"\\\n\u0000\ud800x'),
+  'key "quoted" \\ ✓': 1,
   empty: '',
   unicode: 'héllo wörld ✓ 日本 😀',
   lone: 'a\ud800b\udc00c\ud83d',
