@@ -105,7 +105,7 @@ export interface OtlpOptions {
   readonly encoder?: TraceEncoder;
 }
 
-function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, own: OtlpOptions, label: string, log: Logger): Exporter<unknown> {
+function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, opts: OtlpOptions, label: string, log: Logger): Exporter<unknown> {
   const pkg = PACKAGES[signal][s.protocol];
   const mod = require(pkg) as Record<string, unknown>;
   const Ctor = mod[EXPORT_CLASS[signal]] as ExporterCtor;
@@ -127,7 +127,7 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
   const exporter = withSdkWarningsMuted(() => new Ctor(options));
   installExportErrorHandler();
   if (!installResilientTransport(exporter, s.protocol === 'grpc', mismatchWarning(s, label, log))) log.debug(`${label}: upstream's transport is not where we expect it; using its own retries`);
-  if (signal === 'traces' && (own.encoder ?? 'own') === 'own' && !useOwnTraceEncoder(exporter, s.protocol === 'http/json')) {
+  if (signal === 'traces' && (opts.encoder ?? 'own') === 'own' && !useOwnTraceEncoder(exporter, s.protocol === 'http/json')) {
     log.debug(`${label}: upstream's serializer is not where we expect it; using it`);
   }
   return exporter;
