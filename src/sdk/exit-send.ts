@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { withSdkDiagSilenced } from '../diag';
 import type { Logger } from '../log';
 import { errorText } from '../log';
+import { encodeTraceJson } from '../otlp/json-trace';
+import { encodeTraceProto } from '../otlp/proto-trace';
 import type { OtlpSettings } from './exporters';
 import { NETWORK } from './otlp-transport';
 
@@ -43,7 +45,11 @@ export class ExitSend {
     private readonly settings: OtlpSettings,
     private readonly pending: () => readonly ReadableSpan[],
     private readonly log: Logger,
-    private readonly serializerFrom: () => string,
+    /**
+     * Unused: our encoder (src/otlp) serializes at exit, with nothing to resolve. Kept while
+     * src/sdk/providers.ts still passes where upstream's otlp-transformer was found.
+     */
+    _serializerFrom?: () => string,
   ) {}
 
   /** Synchronous. What became of the pending spans, or undefined when there were none. */
@@ -52,11 +58,9 @@ export class ExitSend {
     if (spans.length === 0) return undefined;
     const s = this.settings;
     try {
-      const transformer = require(require.resolve('@opentelemetry/otlp-transformer', { paths: [this.serializerFrom()] })) as typeof import('@opentelemetry/otlp-transformer');
       const json = s.protocol === 'http/json';
       // Asynchronous resource attributes (the container id) not settled by now are left out.
-      const body = withSdkDiagSilenced(() => (json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer).serializeRequest([...spans]));
-      if (body === undefined) return { n: spans.length, outcome: 'failed', reason: 'could not be serialized at exit' };
+      const body = withSdkDiagSilenced(() => (json ? encodeTraceJson : encodeTraceProto)(spans));
       const timeout = Math.min(s.timeoutMillis, EXIT_SEND_MS);
       const res = spawnSync(process.execPath, ['-e', SENDER], {
         input: body,

@@ -5,6 +5,7 @@ import type { Config } from '../config/parse';
 import type { Values } from '../config/table';
 import { withSdkWarningsMuted } from '../diag';
 import { errorText, type Logger } from '../log';
+import { useOwnTraceEncoder } from '../otlp/swap';
 import { installExportErrorHandler } from './error-handler';
 import { type Exporter, LazyExporter } from './lazy-exporter';
 import { installResilientTransport } from './otlp-transport';
@@ -96,7 +97,15 @@ function mismatchWarning(s: OtlpSettings, label: string, log: Logger): () => voi
   };
 }
 
-function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, label: string, log: Logger): Exporter<unknown> {
+/** Which serializer an OTLP trace exporter uses: ours (src/otlp), or upstream's otlp-transformer (the SDK tracer path). */
+export type TraceEncoder = 'own' | 'upstream';
+
+export interface OtlpOptions {
+  /** Traces only; default 'own'. */
+  readonly encoder?: TraceEncoder;
+}
+
+function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, opts: OtlpOptions, label: string, log: Logger): Exporter<unknown> {
   const pkg = PACKAGES[signal][s.protocol];
   const mod = require(pkg) as Record<string, unknown>;
   const Ctor = mod[EXPORT_CLASS[signal]] as ExporterCtor;
@@ -118,17 +127,23 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
   const exporter = withSdkWarningsMuted(() => new Ctor(options));
   installExportErrorHandler();
   if (!installResilientTransport(exporter, s.protocol === 'grpc', mismatchWarning(s, label, log))) log.debug(`${label}: upstream's transport is not where we expect it; using its own retries`);
+  if (signal === 'traces' && (opts.encoder ?? 'own') === 'own' && !useOwnTraceEncoder(exporter, s.protocol === 'http/json')) {
+    log.debug(`${label}: upstream's serializer is not where we expect it; using it`);
+  }
   return exporter;
 }
 
-/** `extra` goes to the exporter's constructor as is (the metric exporter's temporality). */
-export function otlpExporter<I>(config: Config, signal: Signal, log: Logger, extra: Record<string, unknown> = {}): LazyExporter<I> {
+/**
+ * `extra` goes to the exporter's constructor as is (the metric exporter's temporality);
+ * `options.encoder` picks the trace serializer (the SDK tracer path passes 'upstream').
+ */
+export function otlpExporter<I>(config: Config, signal: Signal, log: Logger, extra: Record<string, unknown> = {}, options: OtlpOptions = {}): LazyExporter<I> {
   const s = otlpSettings(config, signal);
   const label = `OTLP ${signal} exporter (${s.protocol}, ${redactUrl(s.url)})`;
   const v = config.values;
   // Exports still retrying hold at most one more queue's worth (metrics: two collections).
   const limits = signal === 'traces' ? { maxItems: v.OTEL_BSP_MAX_QUEUE_SIZE ?? 2048 } : signal === 'logs' ? { maxItems: v.OTEL_BLRP_MAX_QUEUE_SIZE ?? 2048 } : { maxBatches: 2 };
-  return new LazyExporter<I>(label, () => loadOtlp(s, signal, extra, label, log) as Exporter<I>, log, signal, limits);
+  return new LazyExporter<I>(label, () => loadOtlp(s, signal, extra, options, label, log) as Exporter<I>, log, signal, limits);
 }
 
 /** Exporter names for a signal, without "none"; "none" beside others is dropped with a warning. */
