@@ -14,6 +14,7 @@ import { lazyTracerProvider } from '../../dist/trace/facade.js';
 import { buildSampler } from '../../dist/sdk/sampler.js';
 import { spanLimits } from '../../dist/sdk/sdk-options.js';
 import { guardProcessor } from '../../dist/sdk/guard-processor.js';
+import { spanId, traceId } from '../../dist/trace/ids.js';
 
 api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
@@ -110,6 +111,7 @@ test('span limits: attribute count and value length, events, links, attributes p
     s.addLinks([{ context: LINK_CTX, attributes: { x: 1, y: 2 } }]);
     for (let i = 0; i < 4; i++) s.addEvent(`e${i}`, { one: 'abcdefgh', two: 2 });
     s.end();
+    t.startSpan('only start links', { links }).end();
     const none = t.startSpan('no events, no links');
     none.addEvent('dropped');
     none.end();
@@ -325,4 +327,17 @@ test('the lazy facade builds on the first span, then calls the real tracer; supp
   assert.equal(built, 1);
   const names = exporter.getFinishedSpans().map((s) => [s.name, s.parentSpanContext ? 'child' : 'root']);
   assert.deepEqual(names, [['child', 'child'], ['active', 'root'], ['with options', 'root']]);
+});
+
+test('ids: lowercase hex of the right length, distinct across pool refills', () => {
+  const seen = new Set();
+  for (let i = 0; i < 3000; i++) {
+    const t = traceId();
+    const s = spanId();
+    assert.match(t, /^[0-9a-f]{32}$/);
+    assert.match(s, /^[0-9a-f]{16}$/);
+    assert.ok(api.trace.isSpanContextValid({ traceId: t, spanId: s, traceFlags: 1 }));
+    seen.add(t).add(s);
+  }
+  assert.equal(seen.size, 6000);
 });
