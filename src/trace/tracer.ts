@@ -47,8 +47,11 @@ export class LeanTracer implements Tracer {
     let ctx = context ?? api.context.active();
     if (options.root) ctx = api.trace.deleteSpan(ctx);
     if (ctx.getValue(SUPPRESS_TRACING) === true) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
-    const parent = api.trace.getSpanContext(ctx);
-    const valid = parent !== undefined && api.trace.isSpanContextValid(parent);
+    const parentSpan = api.trace.getSpan(ctx);
+    const parent = parentSpan?.spanContext();
+    // Our own spans' contexts are valid by construction: the id checks (regular expressions) are
+    // for contexts from elsewhere (propagators, wrapSpanContext).
+    const valid = parent !== undefined && (parentSpan instanceof LeanSpan || api.trace.isSpanContextValid(parent));
     const trace = valid ? parent.traceId : traceId();
     const kind = options.kind ?? api.SpanKind.INTERNAL;
     let result: SamplingResult;
