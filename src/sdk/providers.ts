@@ -1,4 +1,4 @@
-import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter, MeterOptions, MeterProvider, TextMapGetter, TextMapPropagator, TextMapSetter, Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
+import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter, MeterOptions, MeterProvider, TextMapGetter, TextMapPropagator, TextMapSetter, TracerProvider } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
