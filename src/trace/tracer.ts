@@ -57,7 +57,8 @@ export class LeanTracer implements Tracer {
     let result: SamplingResult;
     try {
       // The caller's own attributes and links: the sampler decides before they are copied.
-      result = this.s.sampler.shouldSample(ctx, trace, name, kind, options.attributes ?? {}, options.links ?? []);
+      // A plugin's sampler that returns nothing is taken as "not sampled" too.
+      result = this.s.sampler.shouldSample(ctx, trace, name, kind, options.attributes ?? {}, options.links ?? []) ?? NOT_SAMPLED;
     } catch (err) {
       this.s.samplerFailed(err);
       result = NOT_SAMPLED;

@@ -300,6 +300,8 @@ test('a throwing sampler is contained: not sampled, one warning; a throwing (gua
   const b = throwingSampler.startSpan('b');
   assert.equal(a.isRecording() || b.isRecording(), false);
   assert.equal(warnings.filter((w) => w.includes('sampler bug')).length, 1);
+  const silent = new LeanTracerProvider({ api, sampler: { shouldSample: () => undefined }, spanProcessors: [], spanLimits: LIMITS, resource, warn: () => {} }).getTracer('u');
+  assert.equal(silent.startSpan('no result').isRecording(), false);
   const t = new LeanTracerProvider({ api, sampler: new sdk.AlwaysOnSampler(), spanProcessors: [thrower, new sdk.SimpleSpanProcessor({ exporter })], spanLimits: LIMITS, resource, warn: () => {} }).getTracer('t');
   t.startSpan('survives').end();
   assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), ['survives']);
