@@ -50,7 +50,6 @@ export class LeanSpan implements Span, ReadableSpan, Clock {
   readonly startPerf: number;
   readonly startGiven: boolean;
   readonly resource: Resource;
-  private attributeCount: number;
 
   constructor(
     private readonly shared: Shared,
@@ -61,6 +60,8 @@ export class LeanSpan implements Span, ReadableSpan, Clock {
     public readonly instrumentationScope: InstrumentationScope,
     /** Already cleaned within the limits. */
     public readonly attributes: Attributes,
+    /** How many entries `attributes` has. */
+    private attributeCount: number,
     public droppedAttributesCount: number,
     /** Already cleaned; the link count limit is applied here. */
     links: Link[] | undefined,
@@ -71,7 +72,6 @@ export class LeanSpan implements Span, ReadableSpan, Clock {
     this.startPerf = performance.now();
     this.startGiven = start !== undefined && start !== null;
     this.startTime = this.startGiven ? spanTime(this, start) : millisToHr(this.startMs);
-    this.attributeCount = Object.keys(attributes).length;
     if (links !== undefined && links.length > 0) {
       // Upstream keeps the last links when there are too many.
       const max = shared.limits.linkCountLimit;

@@ -2,7 +2,7 @@ import type { Attributes, Context, Link, Span, SpanContext, SpanOptions, Tracer,
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SamplingResult, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { cleanAny, cleanedPart, type SpanLimits } from './attributes';
+import { cleanAny, cleanedPart, type SpanLimits, tally } from './attributes';
 import { spanId, traceId } from './ids';
 import { LeanSpan, type Processors, type Shared } from './span';
 import { SUPPRESS_TRACING } from './suppress';
@@ -74,22 +74,27 @@ export class LeanTracer implements Tracer {
     const limits = shared.limits;
     const attributes: Attributes = {};
     let dropped = 0;
+    let count = 0;
     const extra = result.attributes;
     if (extra === undefined) {
       // Cleaning once within the limits drops and counts exactly what upstream's two passes
       // (unlimited for the sampler, then limited) do, when the sampler adds nothing.
-      if (options.attributes !== undefined) dropped = cleanAny(attributes, options.attributes, limits.attributeCountLimit, limits.attributeValueLengthLimit);
+      if (options.attributes !== undefined) {
+        dropped = cleanAny(attributes, options.attributes, limits.attributeCountLimit, limits.attributeValueLengthLimit);
+        count = tally.kept;
+      }
     } else {
       const merged: Attributes = {};
       if (options.attributes !== undefined) dropped = cleanAny(merged, options.attributes, Infinity, Infinity);
       Object.assign(merged, extra);
       dropped += cleanAny(attributes, merged, limits.attributeCountLimit, limits.attributeValueLengthLimit);
+      count = tally.kept;
     }
     let links: Link[] | undefined;
     if (options.links !== undefined && options.links.length > 0) {
       links = options.links.map((l) => ({ context: l.context, ...cleanedPart(l.attributes, limits.attributePerLinkCountLimit, limits.attributeValueLengthLimit, false) }));
     }
-    const span = new LeanSpan(shared, sc, name, kind, valid ? parent : undefined, this.scope, attributes, dropped, links, options.startTime);
+    const span = new LeanSpan(shared, sc, name, kind, valid ? parent : undefined, this.scope, attributes, count, dropped, links, options.startTime);
     const starts = shared.processors.onStart;
     for (let i = 0; i < starts.length; i++) starts[i]!.onStart(span, ctx);
     return span;
