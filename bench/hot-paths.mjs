@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Hot paths: `npm run bench:hot [-- --node PATH --n N --rounds R]`.
 //
-// What one operation costs through our lazy facades against the SDK used directly and against the
-// API's no-ops, each in its own child (bench/apps/hot-child.cjs), alternating over 3 repeats:
+// What one operation costs through our lazy facades (over our lean tracer, and over upstream's SDK
+// with OTEL_NODE_TRACER=sdk) against the SDK used directly and against the API's no-ops, each in
+// its own child (bench/apps/hot-child.cjs), alternating over 3 repeats:
 //   span start+end       tracer.startSpan().end(), 2 attributes, exported (batch processor, OTLP
 //                        http/protobuf to a local sink);
+//   unsampled span       the same, child of a remote parent that was not sampled (not recorded);
 //   counter add          counter.add(1, 2 attributes) on the main thread;
 //   counter add, worker  the same in a worker thread (ours starts no SDK in workers).
 // The async-function wrapper has its own bench: bench/async.mjs. Exits 0 whatever the numbers.
@@ -38,7 +40,8 @@ const env = {
   OTEL_LOGS_EXPORTER: 'none',
   OTEL_NODE_RUNTIME_METRICS: 'none',
   OTEL_NODE_RESOURCE_DETECTORS: 'env',
-  OTEL_TRACES_SAMPLER: 'always_on',
+  // The default: a root span is sampled, the child of an unsampled parent is not.
+  OTEL_TRACES_SAMPLER: 'parentbased_always_on',
   HOT_N: N,
   HOT_ROUNDS: ROUNDS,
 };
@@ -46,11 +49,13 @@ const MODES = {
   noop: [],
   sdk: [],
   ours: ['--require', join(root, 'register', 'index.cjs')],
+  'ours-sdk': ['--require', join(root, 'register', 'index.cjs')],
 };
+const MODE_ENV = { 'ours-sdk': { OTEL_NODE_TRACER: 'sdk' } };
 
 function run(mode) {
   return new Promise((resolve) => {
-    const c = spawn(node, [...MODES[mode], join(here, 'apps', 'hot-child.cjs')], { cwd: root, env: { ...env, HOT_MODE: mode }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(node, [...MODES[mode], join(here, 'apps', 'hot-child.cjs')], { cwd: root, env: { ...env, ...MODE_ENV[mode], HOT_MODE: mode }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));
@@ -74,7 +79,7 @@ const version = await new Promise((r) => {
   c.on('close', () => r(o.trim()));
 });
 console.log(`hot paths: node ${version}, ${N} ops x ${ROUNDS} rounds per child (median), ${REPEATS} children per mode, alternating; medians of those`);
-const all = { noop: [], sdk: [], ours: [] };
+const all = Object.fromEntries(Object.keys(MODES).map((m) => [m, []]));
 for (let i = 0; i < REPEATS; i++) for (const m of Object.keys(MODES)) all[m].push(await run(m));
 sink.disconnect();
 
@@ -84,15 +89,16 @@ const median = (xs) => {
 };
 const pick = (m, k, f) => median(all[m].filter((r) => !r.error).map((r) => r[k]?.[f]));
 for (const [m, rs] of Object.entries(all)) for (const r of rs) if (r.error) console.log(`${m}: ${r.error}`);
-console.log('\noperation            mode   ns/op   CPU ns/op   vs SDK direct');
+console.log('\noperation            mode       ns/op   CPU ns/op   bytes/op   vs SDK direct');
 const summary = {};
-for (const [k, label] of [['span', 'span start+end'], ['counter', 'counter add'], ['workerCounter', 'counter add, worker']]) {
+for (const [k, label] of [['span', 'span start+end'], ['unsampled', 'unsampled span'], ['counter', 'counter add'], ['workerCounter', 'counter add, worker']]) {
   for (const m of Object.keys(MODES)) {
     const ns = pick(m, k, 'ns');
     const cpu = pick(m, k, 'cpuNs');
-    summary[`${k}/${m}`] = { ns, cpuNs: cpu };
+    const bytes = pick(m, k, 'bytes');
+    summary[`${k}/${m}`] = { ns, cpuNs: cpu, bytes };
     const vs = m === 'sdk' ? '1.00x' : `${(ns / pick('sdk', k, 'ns')).toFixed(2)}x`;
-    console.log(`${label.padEnd(20)} ${m.padEnd(5)} ${ns.toFixed(0).padStart(6)} ${cpu.toFixed(0).padStart(11)} ${vs.padStart(15)}`);
+    console.log(`${label.padEnd(20)} ${m.padEnd(9)} ${ns.toFixed(0).padStart(6)} ${cpu.toFixed(0).padStart(11)} ${bytes.toFixed(0).padStart(10)} ${vs.padStart(15)}`);
   }
 }
 const providers = Object.fromEntries(Object.entries(all).map(([m, rs]) => [m, rs.find((r) => !r.error)?.workerMeterProvider]));

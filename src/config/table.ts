@@ -131,6 +131,13 @@ export const TABLE = {
     description: 'Sampler for new traces.',
   }),
   OTEL_TRACES_SAMPLER_ARG: numberVar({ group: 'sampling', min: 0, max: 1, integer: false, unset: '1.0', description: 'Ratio for traceidratio samplers (default 1.0).' }),
+  OTEL_NODE_TRACER: enumVar({
+    group: 'sampling',
+    standard: false,
+    allowed: ['lean', 'sdk'],
+    default: 'lean',
+    description: "Which tracer records spans: `lean` (ours: the sampler decides first, a recorded span is one compact record) or `sdk` (upstream's SDK TracerProvider, as before).",
+  }),
   OTEL_PROPAGATORS: listVar({
     group: 'propagation',
     allowed: ['tracecontext', 'baggage', 'b3', 'b3multi', 'none'],

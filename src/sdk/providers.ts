@@ -1,4 +1,4 @@
-import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter, MeterOptions, MeterProvider, TextMapGetter, TextMapPropagator, TextMapSetter, Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
+import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter, MeterOptions, MeterProvider, TextMapGetter, TextMapPropagator, TextMapSetter, TracerProvider } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
@@ -19,18 +19,12 @@ import type { Config } from '../config/parse';
 import type { RuntimeMetrics } from '../runtime';
 import type { SelfMetrics } from './self-metrics';
 import { SCOPE as RUNTIME_SCOPE } from '../runtime/names';
+import { lazyTracerProvider } from '../trace/facade';
 
 type Api = typeof import('@opentelemetry/api');
 type BatchConfig = Omit<ConstructorParameters<typeof import('@opentelemetry/sdk-trace').BatchSpanProcessor>[0], 'exporter'>;
 
 const VERSION = (require('../../package.json') as { version: string }).version;
-
-/**
- * @opentelemetry/core's suppressTracing() key (core/src/trace/suppress-tracing.ts). createContextKey
- * is Symbol.for(description), so this is the same key without loading core. Test: the start-exit
- * laziness test, whose exit-time export would otherwise build the tracing SDK.
- */
-const SUPPRESS_TRACING = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 
 interface Flushable {
   forceFlush(): Promise<void>;
@@ -165,7 +159,17 @@ export class LazySdk {
     const sampler = extras.sampler && !userSampler ? extras.sampler : buildSampler(v);
     this.spanProcessors = spanProcessors;
     const resource = this.resource();
-    return new t.TracerProvider({ sampler, spanProcessors, spanLimits: spanLimits(v), ...(resource ? { resource } : {}) });
+    if (v.OTEL_NODE_TRACER === 'sdk') return new t.TracerProvider({ sampler, spanProcessors, spanLimits: spanLimits(v), ...(resource ? { resource } : {}) });
+    const { LeanTracerProvider } = require('../trace/tracer') as typeof import('../trace/tracer');
+    return new LeanTracerProvider({
+      api: require('@opentelemetry/api') as Api,
+      sampler,
+      spanProcessors,
+      spanLimits: spanLimits(v),
+      // What upstream's provider falls back to.
+      resource: resource ?? (require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')).defaultResource(),
+      warn: (m) => this.log.warn(m),
+    });
   }
 
   private buildMetrics(): (MeterProvider & Flushable) | undefined {
@@ -238,25 +242,8 @@ export class LazySdk {
   registerGlobals(api: Api): void {
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
     api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    // A proxy with no delegate hands out no-op tracers (the global one would loop back to us).
-    const noopTracer = new api.ProxyTracerProvider();
     const sdk = this;
-    api.trace.setGlobalTracerProvider({
-      // Instrumentations ask for their tracer when constructed; the provider is built only
-      // when the first span is started.
-      getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
-        let real: Tracer | undefined;
-        const get = (): Tracer => (real ??= (sdk.tracerProvider() ?? noopTracer).getTracer(name, version, options));
-        return {
-          startSpan: (...args: Parameters<Tracer['startSpan']>) => {
-            // The exporters' own requests run with tracing suppressed: no reason to build the SDK for them.
-            if (real === undefined && (args[2] ?? api.context.active()).getValue(SUPPRESS_TRACING) === true) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
-            return get().startSpan(...args);
-          },
-          startActiveSpan: ((...args: Parameters<Tracer['startActiveSpan']>) => (get().startActiveSpan as (...a: unknown[]) => unknown)(...args)) as Tracer['startActiveSpan'],
-        };
-      },
-    });
+    api.trace.setGlobalTracerProvider(lazyTracerProvider(api, () => sdk.tracerProvider()));
     if (exporterNames(this.values, 'metrics', this.log).length > 0) {
       api.metrics.setGlobalMeterProvider({
         getMeter(name: string, version?: string, options?: MeterOptions): Meter {
