@@ -4,7 +4,7 @@ import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
-import { guardProcessor } from '../sdk/guard-processor';
+import { guardProcessor, guardSampler } from '../sdk/guard-processor';
 import type { ConfiguratorDescriptor } from './types';
 
 type AttributeValue = string | number | boolean;
@@ -50,7 +50,7 @@ export function runConfigurators(list: readonly ConfiguratorDescriptor[], values
       config: values,
       addResourceAttributes: (a) => Object.assign(staged.resourceAttributes, a),
       addSpanProcessor: (p) => staged.spanProcessors.push(guardProcessor(p, `plugin ${c.origin}: configurator ${c.name}'s span processor`, log)),
-      setSampler: (s) => (staged.sampler = s),
+      setSampler: (s) => (staged.sampler = guardSampler(s, `plugin ${c.origin}: configurator ${c.name}'s sampler`, log)),
       addPropagator: (p) => staged.propagators.push(p),
       addMetricReader: (r) => staged.metricReaders.push(r),
       addView: (v) => staged.views.push(v),

@@ -45,11 +45,6 @@ export class ExitSend {
     private readonly settings: OtlpSettings,
     private readonly pending: () => readonly ReadableSpan[],
     private readonly log: Logger,
-    /**
-     * Unused: our encoder (src/otlp) serializes at exit, with nothing to resolve. Kept while
-     * src/sdk/providers.ts still passes where upstream's otlp-transformer was found.
-     */
-    _serializerFrom?: () => string,
   ) {}
 
   /** Synchronous. What became of the pending spans, or undefined when there were none. */

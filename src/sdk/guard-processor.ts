@@ -48,3 +48,41 @@ export function guardProcessor<P extends Processor>(p: P, label: string, log: Lo
   }
   return guarded as P;
 }
+
+interface SamplerLike {
+  shouldSample(...args: never[]): unknown;
+  toString(): string;
+}
+
+/** SamplingDecision.NOT_RECORD, without loading sdk-trace for one constant. */
+const NOT_SAMPLED = Object.freeze({ decision: 0 });
+
+/**
+ * A plugin's sampler, made unable to throw into the app: both tracers call it inline from
+ * startSpan, inside an instrumentation's wrapper around the app's own call (upstream's SDK has no
+ * try/catch there). A throw, or no answer, makes that span not sampled; the first throw is
+ * reported once, naming the plugin.
+ */
+export function guardSampler<S extends SamplerLike>(s: S, label: string, log: Logger): S {
+  let said = false;
+  return {
+    shouldSample(...args: never[]): unknown {
+      try {
+        return s.shouldSample(...args) ?? NOT_SAMPLED;
+      } catch (err) {
+        if (!said) {
+          said = true;
+          log.warn(`${label} threw in shouldSample (${errorText(err)}); those spans are not sampled, the app is not affected, and later throws are not reported`);
+        }
+        return NOT_SAMPLED;
+      }
+    },
+    toString: () => {
+      try {
+        return String(s.toString());
+      } catch {
+        return label;
+      }
+    },
+  } as S;
+}

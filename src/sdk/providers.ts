@@ -104,12 +104,13 @@ export class LazySdk {
   /** The OTLP span processor, with the exit-time sender beside it when the settings allow one. */
   private otlpTraces(t: typeof import('@opentelemetry/sdk-trace'), batch: BatchConfig): import('@opentelemetry/sdk-trace').SpanProcessor {
     type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
-    const lazy = otlpExporter<Spans>(this.config, 'traces', this.log);
+    // OTEL_NODE_TRACER=sdk is today's path whole: upstream's serializer too.
+    const encoder = this.values.OTEL_NODE_TRACER === 'sdk' ? 'upstream' : 'own';
+    const lazy = otlpExporter<Spans>(this.config, 'traces', this.log, {}, { encoder });
     const processor = new t.BatchSpanProcessor({ exporter: lazy, ...batch });
     const s = otlpSettings(this.config, 'traces');
     if (canSendAtExit(s)) {
-      const from = () => require.resolve(s.protocol === 'http/json' ? '@opentelemetry/exporter-trace-otlp-http' : '@opentelemetry/exporter-trace-otlp-proto');
-      this.exitSend = new ExitSend(s, () => [...lazy.takeIdle().flat(), ...queuedSpans(processor)], this.log, from);
+      this.exitSend = new ExitSend(s, () => [...lazy.takeIdle().flat(), ...queuedSpans(processor)], this.log);
       this.exitLabel = lazy.label;
     } else {
       this.unsendable.push({ processor, label: lazy.label });
