@@ -5,8 +5,9 @@ import { effectiveConfig, withDistro } from './config/effective';
 import { type Config, describeConfig, type Env, type TopLayer } from './config/parse';
 import { apiCopy, apiCopyWarning } from './api/copy';
 import { claimSingleton, skipReason, tracedWorker } from './guard';
-import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
+import { esmHookCanWait, installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
+import { currentRequire, installRequireFilter } from './hooks/require-filter';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
 import { dirname } from 'node:path';
@@ -189,8 +190,10 @@ function startOnce(options: StartRequest): Handle {
   const from = require.resolve('@opentelemetry/auto-instrumentations-node');
   const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
   // Before the API globals exist, so the anchor's constructor cannot trigger the SDK build.
-  primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation'));
-  primePluginCopies(selected, ours, log);
+  const before = currentRequire();
+  const registries = [primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation')), ...primePluginCopies(selected, ours, log)];
+  const filtered = installRequireFilter(before, currentRequire(), registries, selected.flatMap((d) => d.modules.map((m) => m.name)));
+  log.debug(filtered ? 'require hook: only requires that can reach a module some instrumentation targets go through require-in-the-middle' : 'require hook: every require goes through require-in-the-middle');
 
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   installDiag(api, log);
@@ -212,8 +215,13 @@ function startOnce(options: StartRequest): Handle {
   const report = (): StartupReport => reporting().startupReport(entry, config, lazy, [...lazy.early]);
   announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
-  installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
-  installResolveHook(lazy, log);
+  const esm = { include: [...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], resolveFrom: from, ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}) };
+  // Where Node has synchronous hooks, import-in-the-middle waits for the first ES import it wraps.
+  if (esmHookCanWait()) installResolveHook(lazy, log, esm);
+  else {
+    installEsmHook(esm, log);
+    installResolveHook(lazy, log);
+  }
   installGlobalTriggers(lazy);
   if (forwarding) {
     // Each span is sent as it ends; no exporter to flush, no signal to handle in a worker.

@@ -102,3 +102,15 @@ test('a process that is not instrumented (a package manager) gets no compile cac
   assert.equal(res.code, 0, res.stderr);
   assert.equal(existsSync(cacheDir(tmp)), false);
 });
+
+// src/hooks/require-filter.ts: only requires that can reach a watched module go through
+// upstream's require-in-the-middle hook; a name an app registers there itself is watched too.
+test('--require: the require filter is in place, and an app\'s own instrumentation of a module we do not list still patches it', async () => {
+  const dbg = await runNode(REGISTER.require, APP, { env: { ...quiet, OTEL_LOG_LEVEL: 'debug' } });
+  assert.equal(dbg.code, 0, dbg.stderr);
+  assert.match(dbg.stderr, /debug: require hook: only requires that can reach a module some instrumentation targets go through require-in-the-middle\n/);
+  const res = await runNode(REGISTER.require, 'own-instrumentation-app.cjs', { env: quiet });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stderr, '');
+  assert.equal(res.stdout, 'patched=true\n');
+});
