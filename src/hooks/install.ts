@@ -9,7 +9,8 @@ import { isBuiltin } from './module-names';
 type InstrumentationPkg = typeof import('@opentelemetry/instrumentation');
 
 /**
- * Creates upstream's shared require-in-the-middle hook now, before the app's first require.
+ * Creates upstream's shared require-in-the-middle hook (called by RequireFilter before the first
+ * require that can reach a watched module, and before any instrumentation loads).
  * @opentelemetry/instrumentation makes it as a field of the first InstrumentationBase ever
  * constructed (RequireInTheMiddleSingleton.getInstance()). If that first construction happened
  * inside the app's require('express'), the hook would wrap Module.prototype.require too late for
@@ -132,15 +133,22 @@ class LazyEsmHook {
 
 /**
  * The one resolve hook: every specifier the app (or a dependency) resolves passes by here.
+ * `onApi`: run once, before the first resolve of @opentelemetry/api (the globals' registration).
  * `esm`: import-in-the-middle's hooks to register at the first ES import they would wrap (Nodes
  * with synchronous hooks); otherwise installEsmHook has put them in place already.
  */
-export function installResolveHook(lazy: LazyInstrumentations, log: Logger, esm?: EsmPlan): void {
+export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onApi: () => void, esm?: EsmPlan): void {
   let reported = false;
+  let api = false;
   const late = esm !== undefined ? new LazyEsmHook(esm, log) : undefined;
   nodeModule.registerHooks({
     resolve(specifier, context, nextResolve) {
       try {
+        // Any copy of the API, vendored ones too ("next/dist/compiled/@opentelemetry/api").
+        if (!api && specifier.includes('@opentelemetry/api')) {
+          api = true;
+          onApi();
+        }
         lazy.onResolve(specifier);
       } catch (err) {
         // LazyInstrumentations catches per instrumentation; this is a bug of ours. Say it once.
