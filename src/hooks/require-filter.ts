@@ -26,11 +26,12 @@ export function packageOfPath(file: string): string | undefined {
  * listed package; any "#import" (it may map to a listed package). require-in-the-middle patches
  * only builtins and files under node_modules/, so an app's own file is never concerned.
  */
-export function concerns(id: string, parentFile: string | undefined, watched: ReadonlySet<string>): boolean {
+export function concerns(id: string, parentFile: string | null | undefined, watched: ReadonlySet<string>): boolean {
   const c = id.charCodeAt(0);
   if (c === 35 /* # */) return true;
   if (c === 46 /* . */ || isAbsolute(id)) {
-    const file = isAbsolute(id) ? id : parentFile !== undefined ? join(dirname(parentFile), id) : undefined;
+    // A --require preload's parent has no filename (null): resolved from the working directory.
+    const file = isAbsolute(id) ? id : typeof parentFile === 'string' ? join(dirname(parentFile), id) : undefined;
     if (file === undefined) return true;
     const pkg = packageOfPath(file);
     return pkg !== undefined && watched.has(pkg);
@@ -98,10 +99,19 @@ export class RequireFilter {
   private route(mod: nodeModule.Module, id: string, args: [string]): unknown {
     if (this.state === 'direct') return this.before.apply(mod, args);
     if (this.state === 'hook') return this.hooked.apply(mod, args);
-    if (typeof id === 'string' && !concerns(id, mod?.filename, this.watched)) return this.before.apply(mod, args);
+    if (!this.mayReach(mod, id)) return this.before.apply(mod, args);
     this.ensurePrimed();
     // 'direct' when the hook was already in place, in front of us, or could not be made.
     return this.primedRequire().apply(mod, args);
+  }
+
+  /** Never throws into the app's require(): when in doubt, the hook sees it. */
+  private mayReach(mod: nodeModule.Module | undefined, id: unknown): boolean {
+    try {
+      return typeof id !== 'string' || concerns(id, mod?.filename, this.watched);
+    } catch {
+      return true;
+    }
   }
 
   private primedRequire(): RequireFn {

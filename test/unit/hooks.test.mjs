@@ -41,6 +41,7 @@ test('the require filter: which requires can reach a watched module, by names al
     ['/app/src/db.js', inApp, false],
     ['#db', inApp, true],
     ['./x', undefined, true],
+    ['./preload.cjs', null, true],
   ];
   for (const [id, parent, want] of cases) assert.equal(concerns(id, parent, watched), want, `${id} from ${parent}`);
 });
