@@ -34,7 +34,7 @@ function die(msg) {
 
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
-  const o = { rounds: 15, node: process.env.BENCH_NODE || undefined, json: undefined, top: 10, workloads: ['empty', 'express'], env: {} };
+  const o = { rounds: 15, node: process.env.BENCH_NODE || undefined, json: undefined, top: 10, workloads: ['empty', 'express'], env: {}, variants: [] };
   for (let i = 0; i < argv.length; i++) {
     const eq = argv[i].indexOf('=');
     const flag = eq === -1 ? argv[i] : argv[i].slice(0, eq);
@@ -46,16 +46,18 @@ function parseArgs(argv) {
     switch (flag) {
       case '-h':
       case '--help':
-        console.log(`usage: node bench/startup.mjs [--rounds N] [--node PATH|22|24] [--workload empty|express] [--env K=V] [--top N] [--json FILE]
+        console.log(`usage: node bench/startup.mjs [--rounds N] [--node PATH|22|24] [--workload empty|express] [--variant ID] [--env K=V] [--top N] [--json FILE]
   --rounds N     timed rounds, each running every variant once, alternating (default 15)
   --node PATH    Node binary for the children (or BENCH_NODE; "24", "22", "oldest" = the repo's
                  devDependency nodes); default: the node running this script
   --workload W   only one workload (default: both)
+  --variant ID   only this variant beside plain node (repeatable): ours-import, ours-require,
+                 upstream, edot, ddtrace (default: all); a quicker run to measure one change
   --env K=V      extra environment for every child (repeatable), e.g. to see what a setting costs
   --top N        files-per-package lines printed per instrumented variant (default 10, 0 = none)
   --json FILE    also write every raw measurement to FILE
   --save-as NAME section name in bench/results/<date>-<node>.json (default "startup", or
-                 "startup K=V..." when --env is given)`);
+                 "startup K=V... variants=..." when --env or --variant is given)`);
         process.exit(0);
         break;
       case '--rounds':
@@ -70,6 +72,12 @@ function parseArgs(argv) {
         const k = kv.indexOf('=');
         if (k < 1) die('--env needs KEY=VALUE');
         o.env[kv.slice(0, k)] = kv.slice(k + 1);
+        break;
+      }
+      case '--variant': {
+        const v = val();
+        if (!['ours-import', 'ours-require', 'upstream', 'edot', 'ddtrace'].includes(v)) die(`unknown variant "${v}" (ours-import, ours-require, upstream, edot, ddtrace)`);
+        o.variants.push(v);
         break;
       }
       case '--json':
@@ -152,11 +160,12 @@ const EMPTY = ['-e', '0'];
 
 // EDOT Node.js and dd-trace come from bench/launchers (installed on first use); left out when
 // they cannot be installed. Both take --require with a CommonJS app.
-const others = ensureLaunchers()
+const wanted = (id) => opts.variants.length === 0 || opts.variants.includes(id);
+const others = opts.variants.length > 0 && !wanted('edot') && !wanted('ddtrace') ? [] : ensureLaunchers()
   ? [
       { id: 'edot', label: 'EDOT --require', path: resolveLauncher('@elastic/opentelemetry-node') },
       { id: 'ddtrace', label: 'dd-trace --require', path: resolveLauncher('dd-trace/init') },
-    ].filter((o) => o.path)
+    ].filter((o) => o.path && wanted(o.id))
   : [];
 const otherVariants = (app, base, suffix) => others.map((o) => ({ id: o.id, label: `${o.label}${suffix}`, args: ['--require', o.path, ...app], base }));
 
@@ -184,6 +193,11 @@ const WORKLOADS = {
     ],
   },
 };
+// --variant: plain node stays (every ratio needs it), and of the plain forms only those some kept variant compares with.
+for (const def of Object.values(WORKLOADS)) {
+  const kept = def.variants.filter((v) => v.base !== undefined && wanted(v.id));
+  def.variants = def.variants.filter((v) => (v.base === undefined ? kept.some((k) => k.base === v.id) || kept.length === 0 : kept.includes(v)));
+}
 // Issue 24: Express start-exit at most 1.5x plain's wall and CPU, 1.15x its peak RSS; node -e 0 at most 2x wall.
 const TARGETS = { wall: 1.5, cpu: 1.5, rss: 1.15, emptyWall: 2 };
 
@@ -486,7 +500,9 @@ if (distChanged) console.log('\nWARNING: dist/ changed during the run; the numbe
   const sum = Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, { wall: v.wall, wallQ1: v.wallQ1, wallQ3: v.wallQ3, cpu: v.cpu, rss: v.rss, files: v.files, posts: v.posts, n: v.n, of: v.of }]));
   const command = `node bench/startup.mjs ${process.argv.slice(2).join(' ')}`.trim();
   // A run with extra env is an experiment: its own section, so it never replaces the default run's.
-  const section = opts.saveAs ?? (Object.keys(opts.env).length ? `startup ${Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'startup');
+  // So does a run of some variants only (--variant).
+  const parts = [...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...(opts.variants.length ? [`variants=${opts.variants.join(',')}`] : [])];
+  const section = opts.saveAs ?? (parts.length ? `startup ${parts.join(' ')}` : 'startup');
   console.log(`results: ${saveResults(section, nodeInfo.v, { node: nodeInfo, machine: sysInfo, command, rounds: opts.rounds, env: opts.env, dist: distBefore.hash, distChanged, summary: sum })}`);
 }
 if (opts.json) {

@@ -7,10 +7,33 @@
 // stay external: instrumentations must share the app's copies of @opentelemetry/*.
 // The rest of dist/ (the API, ./prometheus, the CLIs, the typings) is tsc's output as before.
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Builtins the startup path imports but uses only later (child_process: the exit-time send,
+// src/sdk/exit-send.ts; v8: runtime metrics, read once they run). A top-level import of one loads
+// it, and what it needs (net, dgram, streams, heap utilities), in every preloaded process,
+// `node -e 0` too. Each is replaced by a module of the same named function exports, each loading
+// the builtin on its first call; a class (capitalised) is constructed through its stand-in, which
+// returns the real instance (instanceof against the stand-in would fail: nothing here uses it).
+// Only functions: a value export would have to be read at load time.
+const LAZY_BUILTINS = ['child_process', 'v8'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (a) => (a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => {
+      const mod = createRequire(import.meta.url)(a.path);
+      const names = Object.keys(mod).filter((k) => /^[A-Za-z]\w*$/.test(k) && typeof mod[k] === 'function');
+      const lines = names.map((k) => (/^[A-Z]/.test(k) ? `export function ${k}(...args) { return new (load().${k})(...args); }` : `export function ${k}(...args) { return load().${k}(...args); }`));
+      return { contents: `let m;\nconst load = () => (m ??= require('node:${a.path}'));\n${lines.join('\n')}\n`, loader: 'js' };
+    });
+  },
+};
 await build({
   entryPoints: [join(root, 'src/start.ts')],
   outfile: join(root, 'dist/register.js'),
@@ -23,4 +46,5 @@ await build({
   keepNames: true,
   sourcemap: true,
   logLevel: 'warning',
+  plugins: [lazyBuiltins],
 });

@@ -5,8 +5,9 @@ import { effectiveConfig, withDistro } from './config/effective';
 import { type Config, describeConfig, type Env, type TopLayer } from './config/parse';
 import { apiCopy, apiCopyWarning } from './api/copy';
 import { claimSingleton, skipReason, tracedWorker } from './guard';
-import { installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
+import { esmHookCanWait, installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
+import { RequireFilter } from './hooks/require-filter';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
 import { dirname } from 'node:path';
@@ -28,6 +29,7 @@ import type { StartupReport } from './report/startup';
 const reporting = (): typeof import('./report/startup') => require('./report/startup') as typeof import('./report/startup');
 
 export type Entry = 'import' | 'require' | 'api';
+type Api = typeof import('@opentelemetry/api');
 
 /** What the entry points ask of start(): the register files only name themselves. */
 export interface StartRequest {
@@ -187,41 +189,67 @@ function startOnce(options: StartRequest): Handle {
   // Instrumentations and their @opentelemetry/instrumentation are resolved where
   // auto-instrumentations-node can see them, which also holds under pnpm's strict layout.
   const from = require.resolve('@opentelemetry/auto-instrumentations-node');
-  const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
-  // Before the API globals exist, so the anchor's constructor cannot trigger the SDK build.
-  primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation'));
-  primePluginCopies(selected, ours, log);
+  // Upstream's require hook and @opentelemetry/instrumentation wait for the first require that
+  // can reach a watched module, or the first instrumentation to load (src/hooks/require-filter.ts).
+  const requireFilter = new RequireFilter(
+    () => {
+      const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
+      return [primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation')), ...primePluginCopies(selected, ours, log)];
+    },
+    selected.flatMap((d) => d.modules.map((m) => m.name)),
+    (line, failed) => (failed ? log.warn(line) : log.debug(line)),
+  );
 
-  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
-  installDiag(api, log);
+  // @opentelemetry/api and the globals behind it wait for the first resolve of the API by anyone
+  // (an instrumentation loading, the app, a library's vendored copy: see installResolveHook):
+  // nothing can reach the globals before, and a process that never does loads neither.
+  let api: Api | undefined;
+  let sdk: LazySdk | undefined;
+  const useApi = (): Api => {
+    if (api !== undefined) return api;
+    api = require('@opentelemetry/api') as Api;
+    installDiag(api, log);
+    sdk?.registerGlobals(api);
+    return api;
+  };
   // A worker its parent traces forwards its spans to the parent (src/async); it builds no SDK.
   const workerData = worker ? (require('./async/worker-side') as typeof import('./async/worker-side')).workerStartData() : undefined;
-  const forwarding = workerData ? (require('./async/worker-side') as typeof import('./async/worker-side')).startWorkerSide(api, v, workerData, log) : undefined;
+  const forwarding = workerData ? (require('./async/worker-side') as typeof import('./async/worker-side')).startWorkerSide(useApi(), v, workerData, log) : undefined;
   if (!forwarding) startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
   const self = !forwarding && v.OTEL_NODE_SELF_METRICS_ENABLED ? new (require('./sdk/self-metrics') as typeof import('./sdk/self-metrics')).SelfMetrics(exportingSignals(v)) : undefined;
   const multiprocess = !forwarding && isMainThread && multiprocessWanted(v) ? startMultiprocess(v, log) : undefined;
-  const sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self, multiprocess);
-  sdk?.registerGlobals(api);
-  sdk?.warmUp(WARM_UP_MS);
+  sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self, multiprocess);
+  if (sdk !== undefined) {
+    sdk.warmUp(WARM_UP_MS);
+    // The warm-up builds what is still lazy: the globals too, by then.
+    setTimeout(useApi, WARM_UP_MS).unref();
+  }
 
-  const providers = { tracer: () => api.trace.getTracerProvider(), meter: () => api.metrics.getMeterProvider(), logger: () => api.logs.getLoggerProvider() };
+  const providers = { tracer: () => useApi().trace.getTracerProvider(), meter: () => useApi().metrics.getMeterProvider(), logger: () => useApi().logs.getLoggerProvider() };
   const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
+  lazy.beforeLoad = () => requireFilter.ensurePrimed();
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
   if (self) self.active = () => [...lazy.states.values()].filter((st) => st.status === 'loaded').length;
   const report = (): StartupReport => reporting().startupReport(entry, config, lazy, [...lazy.early]);
   announce(config, lazy, report, log);
-  const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api, values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
-  installEsmHook([...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], from, log, asyncHooks?.esmPredicate);
-  installResolveHook(lazy, log);
+  const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api: useApi(), values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
+  // The parent thread has already said it if the app's API copy cannot share our globals.
+  // Looked up before the resolve hook is in place: these resolves of the API are not its first use.
+  const copy = forwarding ? undefined : apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
+  const esm = { include: [...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], resolveFrom: from, ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}) };
+  // Where Node has synchronous hooks, import-in-the-middle waits for the first ES import it wraps.
+  if (esmHookCanWait()) installResolveHook(lazy, log, useApi, esm);
+  else {
+    installEsmHook(esm, log);
+    installResolveHook(lazy, log, useApi);
+  }
   installGlobalTriggers(lazy);
   if (forwarding) {
     // Each span is sent as it ends; no exporter to flush, no signal to handle in a worker.
     log.debug('started in a traced worker thread, forwarding to the parent thread');
     return { started: true, entry, config, instrumentations: lazy, report, shutdown: noop, forceFlush: noop };
   }
-  // The parent thread has already said it if the app's API copy cannot share our globals.
-  const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
   if (copy !== undefined) log.warn(copy);
   for (const d of lazy.enabled) if (d.activation === 'lambda') lazy.activate(d, 'startup');
   // Runtime and host metrics describe a running process: they start with the warm-up, so a

@@ -63,6 +63,8 @@ export class LazyInstrumentations {
   onPatch: ((d: InstrumentationDescriptor, p: Patched, instrumentationVersion: string) => void) | undefined;
   /** Told of each instrumentation loaded, before its module is (the report's "skipped" lines). */
   onLoad: ((d: InstrumentationDescriptor) => void) | undefined;
+  /** Run before each instrumentation loads (start() makes upstream's require hook there, src/hooks/require-filter.ts). */
+  beforeLoad: (() => void) | undefined;
   private readonly req: NodeRequire;
 
   constructor(
@@ -226,6 +228,7 @@ export class LazyInstrumentations {
       else this.pending.set(m.name, list);
     }
     try {
+      this.beforeLoad?.();
       const mod = (d.entry !== undefined ? require(d.entry) : d.ownDependency === true ? require(d.package) : this.req(d.package)) as Record<string, unknown>;
       const Ctor = mod[d.export];
       if (typeof Ctor !== 'function') throw new Error(`it has no export "${d.export}"`);

@@ -52,7 +52,7 @@ export function discover(o: DiscoverOptions): Discovery {
   let start = o.cwd;
   if (o.script) {
     try {
-      start = dirname(realpathSync(o.script));
+      start = dirname(realpathSync.native(o.script));
     } catch {
       // a script we cannot see (node -e, a virtual path): the working directory will do
     }
@@ -64,14 +64,6 @@ export function discover(o: DiscoverOptions): Discovery {
   const seen = new Set<string>();
 
   const visit = (dir: string): void => {
-    let real: string;
-    try {
-      real = realpathSync(dir);
-    } catch {
-      return;
-    }
-    if (seen.has(real)) return;
-    seen.add(real);
     let pkg: Json | undefined;
     try {
       pkg = readJson(join(dir, 'package.json'));
@@ -80,6 +72,17 @@ export function discover(o: DiscoverOptions): Discovery {
       return;
     }
     if (pkg === undefined || pkg.otel === undefined) return;
+    // Only a package with a field is deduplicated (a plugin named twice, or reached through a
+    // link): most have none, and the JS realpathSync costs an lstat per path component, about
+    // two thirds of discovery's time over 66 dependencies (docs/performance.md, Startup).
+    let real: string;
+    try {
+      real = realpathSync.native(dir);
+    } catch {
+      return;
+    }
+    if (seen.has(real)) return;
+    seen.add(real);
     if (typeof pkg.name === 'string' && o.disabled.includes(pkg.name)) return;
     const r = readField(pkg, dir, o.validRange);
     warnings.push(...r.warnings);
@@ -112,7 +115,7 @@ export function discover(o: DiscoverOptions): Discovery {
       try {
         const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as Json;
         if (pkg.otel === undefined) {
-          seen.add(realpathSync(d));
+          seen.add(realpathSync.native(d));
           plugins.push(extraPlugin(extra, pkg, d, root));
           continue;
         }

@@ -102,3 +102,22 @@ test('a process that is not instrumented (a package manager) gets no compile cac
   assert.equal(res.code, 0, res.stderr);
   assert.equal(existsSync(cacheDir(tmp)), false);
 });
+
+// src/hooks/require-filter.ts: only requires that can reach a watched module go through
+// upstream's require-in-the-middle hook; a name an app registers there itself is watched too.
+test('--require: the require filter is in front of require-in-the-middle once a watched module is required, and an app\'s own instrumentation of a module we do not list still patches it', async () => {
+  const res = await runNode(REGISTER.require, 'own-instrumentation-app.cjs', { env: { ...quiet, OTEL_LOG_LEVEL: 'debug' } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /debug: require hook: primed; only requires that can reach a module some instrumentation targets go through require-in-the-middle\n/);
+  assert.doesNotMatch(res.stderr, /warning|error/);
+  assert.equal(res.stdout, 'patched=true\n');
+});
+
+// A process that never requires a watched module loads neither upstream's require hook nor the API.
+test('--require and --import: node -e 0 loads no @opentelemetry package and no import-in-the-middle', async () => {
+  for (const mode of ['require', 'import']) {
+    const res = await runNode(REGISTER[mode], '-e', { args: ['console.log(Object.keys(require.cache).filter((f) => /node_modules.(@opentelemetry|import-in-the-middle|require-in-the-middle)/.test(f)).length)'], env: quiet });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, '0\n', mode);
+  }
+});

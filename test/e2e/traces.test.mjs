@@ -77,6 +77,20 @@ for (const mode of ['require', 'import']) {
   }
 }
 
+// Under --require a CommonJS app makes no ES import until this one, so import-in-the-middle's
+// hooks are registered inside express's own resolve and must still wrap it.
+for (const mode of ['require', 'import']) {
+  test(`a CommonJS app whose first ES import is express, under --${mode}: express spans`, async () => {
+    const { res, spans } = await run(mode, 'express-import-from-cjs.cjs', { expect: 3 });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
+    const [server] = byKind(spans, 'SERVER');
+    assert.equal(server.attributes['http.route'], '/users/:id');
+    assert.ok(spans.some((s) => s.scope === '@opentelemetry/instrumentation-express' && s.name === 'request handler'), spans.map((s) => `${s.scope}:${s.name}`).join(', '));
+  });
+}
+
 for (const mode of ['require', 'import']) {
   test(`global fetch under --${mode}: an undici client span, parent of the server span`, async () => {
     const { res, spans } = await run(mode, 'fetch-app.mjs', { expect: 2 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { candidateNames } from '../../dist/hooks/module-names.js';
 import { has } from '../../dist/node-features.js';
+import { concerns, packageOfPath } from '../../dist/hooks/require-filter.js';
 
 test('a specifier maps to itself and to its package', () => {
   assert.deepEqual(candidateNames('pg'), ['pg']);
@@ -14,6 +15,35 @@ test('a specifier maps to itself and to its package', () => {
 
 test('relative, absolute and URL specifiers name no package', () => {
   for (const s of ['./pg', '../express', '/abs/pg/index.js', 'file:///x/pg/index.js', 'data:text/javascript,1', 'C:\\x\\pg']) assert.deepEqual(candidateNames(s), [], s);
+});
+
+test('the require filter: which requires can reach a watched module, by names alone', () => {
+  assert.equal(packageOfPath('/app/node_modules/express/lib/router/index.js'), 'express');
+  assert.equal(packageOfPath('/app/node_modules/.pnpm/pg@8.11.0/node_modules/pg/lib/client.js'), 'pg');
+  assert.equal(packageOfPath('/app/node_modules/@redis/client/dist/index.js'), '@redis/client');
+  assert.equal(packageOfPath('/app/src/index.js'), undefined);
+  const watched = new Set(['express', 'http', 'pg', '@redis/client']);
+  const inExpress = '/app/node_modules/express/index.js';
+  const inApp = '/app/src/index.js';
+  const cases = [
+    ['express', inApp, true],
+    ['express/lib/router', inApp, true],
+    ['node:http', inApp, true],
+    ['http', inExpress, true],
+    ['path', inExpress, false],
+    ['body-parser', inExpress, false],
+    ['./lib/express', inExpress, true],
+    ['../pg/lib/client.js', inExpress, true],
+    ['../body-parser', inExpress, false],
+    ['./lib/db', inApp, false],
+    ['./node_modules/pg', inApp, true],
+    ['/app/node_modules/@redis/client/dist/index.js', inApp, true],
+    ['/app/src/db.js', inApp, false],
+    ['#db', inApp, true],
+    ['./x', undefined, true],
+    ['./preload.cjs', null, true],
+  ];
+  for (const [id, parent, want] of cases) assert.equal(concerns(id, parent, watched), want, `${id} from ${parent}`);
 });
 
 test('node version gates', () => {

@@ -1,0 +1,161 @@
+import * as nodeModule from 'node:module';
+import { dirname, isAbsolute, join } from 'node:path';
+import { errorText } from '../log';
+import { candidateNames } from './module-names';
+
+export type RequireFn = (this: nodeModule.Module, id: string) => unknown;
+
+/** Module.prototype.require as it is now. */
+export function currentRequire(): RequireFn {
+  return (nodeModule.Module.prototype as unknown as { require: RequireFn }).require;
+}
+
+/** The package a file belongs to: the name after its last node_modules/ ("@scope/name" or "name"). */
+export function packageOfPath(file: string): string | undefined {
+  const i = Math.max(file.lastIndexOf('/node_modules/'), file.lastIndexOf('\\node_modules\\'));
+  if (i === -1) return undefined;
+  const parts = file.slice(i + 14).split(/[\\/]/);
+  const first = parts[0];
+  if (first === undefined || first === '') return undefined;
+  return first.startsWith('@') && parts[1] !== undefined ? `${first}/${parts[1]}` : first;
+}
+
+/**
+ * Whether require(id) from `parent` can reach a module some instrumentation watches, by names
+ * alone (no resolution): a listed package or builtin by name; a relative or absolute path into a
+ * listed package; any "#import" (it may map to a listed package). require-in-the-middle patches
+ * only builtins and files under node_modules/, so an app's own file is never concerned.
+ */
+export function concerns(id: string, parentFile: string | null | undefined, watched: ReadonlySet<string>): boolean {
+  const c = id.charCodeAt(0);
+  if (c === 35 /* # */) return true;
+  if (c === 46 /* . */ || isAbsolute(id)) {
+    // A --require preload's parent has no filename (null): resolved from the working directory.
+    const file = isAbsolute(id) ? id : typeof parentFile === 'string' ? join(dirname(parentFile), id) : undefined;
+    if (file === undefined) return true;
+    const pkg = packageOfPath(file);
+    return pkg !== undefined && watched.has(pkg);
+  }
+  for (const name of candidateNames(id)) if (watched.has(name)) return true;
+  return false;
+}
+
+/** What the filter needs from upstream's RequireInTheMiddleSingleton. */
+interface Registry {
+  register(moduleName: string, onRequire: unknown): unknown;
+}
+
+/**
+ * Upstream's require-in-the-middle hook takes every require() of the process: it resolves the id
+ * once more before Node does, and for a file of a package it resolves that package's main too,
+ * whether or not any instrumentation cares (about 38 ms of an Express start,
+ * docs/performance.md). And making it means loading @opentelemetry/instrumentation (with
+ * @opentelemetry/api), which a process that never requires a watched module does not need.
+ *
+ * This filter sits on Module.prototype.require from the start. The first require that can reach
+ * a watched module (or the first instrumentation to load, through `ensurePrimed`) makes the hook
+ * (`prime`, run with the require that was in place before the filter, so the hook wraps that);
+ * from then on the filter sends on only the requires that can reach a watched module: the names
+ * the instrumentations target (`targets`, known before any of them loads) and every name
+ * registered with the singleton later (an instrumentation may register more names than its
+ * catalog entry, and the app may build its own instrumentations on the same copy). Everything
+ * else goes straight to the require that was in place before.
+ *
+ * The names are learnt by wrapping register() of the singletons `prime` returns: a method of
+ * upstream's own object, which it calls on each instrumentation's enable().
+ * test/e2e/startup-path.test.mjs (an app's own instrumentation of a module we do not list) fails
+ * if a name registered there stops reaching require-in-the-middle. If the hook already existed
+ * when priming (an instrumentation built by someone else first), it wraps the filter, so the
+ * filter sends everything straight on; if a singleton has no register(), everything goes
+ * through the hook, as without the filter.
+ */
+export class RequireFilter {
+  private state: 'waiting' | 'filter' | 'hook' | 'direct' = 'waiting';
+  private hooked: RequireFn;
+  private readonly watched = new Set<string>();
+  private readonly before: RequireFn;
+
+  constructor(
+    /** Makes upstream's hook; returns the singletons it made (or found). */
+    private readonly prime: () => unknown[],
+    targets: readonly string[],
+    /** Told once what priming did, or why it failed. */
+    private readonly report: (line: string, failed: boolean) => void,
+  ) {
+    targets.forEach((t) => this.watch(t));
+    this.before = currentRequire();
+    this.hooked = this.before;
+    const self = this;
+    (nodeModule.Module.prototype as unknown as { require: RequireFn }).require = function (this: nodeModule.Module, id: string) {
+      // eslint-disable-next-line prefer-rest-params
+      return self.route(this, id, arguments as unknown as [string]);
+    };
+  }
+
+  private watch(name: string): void {
+    for (const n of candidateNames(name)) this.watched.add(n);
+  }
+
+  private route(mod: nodeModule.Module, id: string, args: [string]): unknown {
+    if (this.state === 'direct') return this.before.apply(mod, args);
+    if (this.state === 'hook') return this.hooked.apply(mod, args);
+    if (!this.mayReach(mod, id)) return this.before.apply(mod, args);
+    this.ensurePrimed();
+    // 'direct' when the hook was already in place, in front of us, or could not be made.
+    return this.primedRequire().apply(mod, args);
+  }
+
+  /** Never throws into the app's require(): when in doubt, the hook sees it. */
+  private mayReach(mod: nodeModule.Module | undefined, id: unknown): boolean {
+    try {
+      return typeof id !== 'string' || concerns(id, mod?.filename, this.watched);
+    } catch {
+      return true;
+    }
+  }
+
+  private primedRequire(): RequireFn {
+    return this.state === 'direct' ? this.before : this.hooked;
+  }
+
+  /** Makes upstream's hook now, if not yet made: before any instrumentation is constructed. */
+  ensurePrimed(): void {
+    if (this.state !== 'waiting') return;
+    this.state = 'direct';
+    const proto = nodeModule.Module.prototype as unknown as { require: RequireFn };
+    const entry = proto.require;
+    proto.require = this.before;
+    let registries: unknown[];
+    let after: RequireFn;
+    try {
+      registries = this.prime();
+    } catch (err) {
+      this.report(`require-in-the-middle could not be set up (${errorText(err)}); CommonJS modules will not be instrumented`, true);
+      return;
+    } finally {
+      after = proto.require;
+      proto.require = entry;
+    }
+    if (after === this.before) {
+      this.report('require hook: require-in-the-middle was already in place, in front of the filter', false);
+      return;
+    }
+    this.hooked = after;
+    const regs = registries.filter((r): r is Registry => typeof r === 'object' && r !== null && typeof (r as Partial<Registry>).register === 'function');
+    if (regs.length !== registries.length || regs.length === 0) {
+      this.state = 'hook';
+      this.report('require hook: every require goes through require-in-the-middle (its singleton has no register())', false);
+      return;
+    }
+    const self = this;
+    for (const r of regs) {
+      const register = r.register;
+      r.register = function (this: Registry, moduleName: string, onRequire: unknown) {
+        if (typeof moduleName === 'string') self.watch(moduleName);
+        return register.call(this, moduleName, onRequire);
+      };
+    }
+    this.state = 'filter';
+    this.report('require hook: primed; only requires that can reach a module some instrumentation targets go through require-in-the-middle', false);
+  }
+}
