@@ -60,8 +60,6 @@ export interface Handle {
   forceFlush(): Promise<void>;
 }
 
-/** After this long, whatever is still lazy in the SDK is built (see LazySdk.warmUp). */
-const WARM_UP_MS = 1000;
 /** At most one summary of lost telemetry per this interval (and one at exit). */
 const LOSS_REPORT_INTERVAL_MS = 60_000;
 
@@ -219,11 +217,12 @@ function startOnce(options: StartRequest): Handle {
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
   const self = !forwarding && v.OTEL_NODE_SELF_METRICS_ENABLED ? new (require('./sdk/self-metrics') as typeof import('./sdk/self-metrics')).SelfMetrics(exportingSignals(v)) : undefined;
   const multiprocess = !forwarding && isMainThread && multiprocessWanted(v) ? startMultiprocess(v, log) : undefined;
+  const warmUpMs = v.OTEL_NODE_WARMUP_DELAY ?? 1000;
   sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self, multiprocess);
   if (sdk !== undefined) {
-    sdk.warmUp(WARM_UP_MS);
+    sdk.warmUp(warmUpMs);
     // The warm-up builds what is still lazy: the globals too, by then.
-    setTimeout(useApi, WARM_UP_MS).unref();
+    setTimeout(useApi, warmUpMs).unref();
   }
 
   const providers = { tracer: () => useApi().trace.getTracerProvider(), meter: () => useApi().metrics.getMeterProvider(), logger: () => useApi().logs.getLoggerProvider() };
@@ -255,7 +254,7 @@ function startOnce(options: StartRequest): Handle {
   // Runtime and host metrics describe a running process: they start with the warm-up, so a
   // process that is over within its first second never loads them.
   const later = lazy.enabled.filter((d) => d.activation === 'startup');
-  if (later.length > 0) setTimeout(() => later.forEach((d) => lazy.activate(d, 'warm-up')), WARM_UP_MS).unref();
+  if (later.length > 0) setTimeout(() => later.forEach((d) => lazy.activate(d, 'warm-up')), warmUpMs).unref();
 
   const shutdown = (): Promise<void> => {
     exportsEnding();

@@ -224,6 +224,14 @@ export const TABLE = {
     description:
       'Set by `otel-instrument doctor` for the command it runs: a file the register hook writes its startup report (instrumentations applied and skipped, export counts) to, while running and at exit (docs/doctor.md).',
   }),
+  OTEL_NODE_WARMUP_DELAY: msVar({
+    group: 'general',
+    standard: false,
+    default: 1000,
+    min: 1,
+    description:
+      "Milliseconds after start when the SDK parts still lazy (the tracer and metrics SDKs, the API's globals) are built anyway, so that a server's first request does not pay for them and runtime metrics start being collected. A process that ends sooner and recorded nothing never builds them. The timer never keeps the process alive.",
+  }),
   OTEL_NODE_COMPILE_CACHE: stringVar({
     group: 'general',
     standard: false,

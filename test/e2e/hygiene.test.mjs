@@ -110,7 +110,7 @@ test('laziness: an http-only app loads the http instrumentation and one exporter
     const out = join(dir, 'loaded.json');
     const svc = service('lazy');
     const res = await runNode(['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs'), ...REGISTER.require], 'http-app.cjs', {
-      env: envFor(svc, { LOADED_PROBE_OUT: out }),
+      env: envFor(svc, { LOADED_PROBE_OUT: out, OTEL_NODE_WARMUP_DELAY: '600000' }),
     });
     assert.equal(res.code, 0, res.stderr);
     assert.ok(await waitFor(() => spansOf(svc).length >= 2), 'the app was really instrumented');
@@ -147,7 +147,8 @@ test('laziness: an Express app that starts and stops without a request loads ins
   try {
     const out = join(dir, 'loaded.json');
     const res = await runNode(['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs'), ...REGISTER.require], 'start-exit-app.cjs', {
-      env: envFor(service('startexit'), { LOADED_PROBE_OUT: out }),
+      // The warm-up would build the SDK of an app slower than its delay (a busy machine): out of reach here.
+      env: envFor(service('startexit'), { LOADED_PROBE_OUT: out, OTEL_NODE_WARMUP_DELAY: '600000' }),
     });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout, 'started and stopped\n');
@@ -182,7 +183,7 @@ test('laziness: an app that resolves no instrumented module loads no SDK at all'
     const out = join(dir, 'loaded.json');
     const res = await runNode(['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs'), ...REGISTER.require], '-e', {
       args: ['console.log(1 + 1)'],
-      env: { LOADED_PROBE_OUT: out, OTEL_METRICS_EXPORTER: 'none' },
+      env: { LOADED_PROBE_OUT: out, OTEL_METRICS_EXPORTER: 'none', OTEL_NODE_WARMUP_DELAY: '600000' },
     });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout, '2\n');
