@@ -11,16 +11,11 @@
 // the numbers.
 import { fork } from 'node:child_process';
 import http from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT as root, benchArgs } from './args.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const NODES = { 22: 'node_modules/node22/bin/node', 24: 'node_modules/node/bin/node' };
-const nodeArg = opt('--node', '24');
-const node = NODES[nodeArg] ? join(root, NODES[nodeArg]) : nodeArg;
+const here = join(root, 'bench');
+const { opt, node } = benchArgs('usage: node bench/tracer-ab.mjs [--workload http|express] [--requests N] [--rounds R] [--node 24|22|PATH]');
 const workload = opt('--workload', 'express');
 const N = Number(opt('--requests', workload === 'express' ? '6000' : '10000'));
 const ROUNDS = Number(opt('--rounds', '4'));

@@ -1,3 +1,5 @@
+import { ByteBuffer } from './byte-buffer';
+
 /** Lower-case hex digits, as JSON.stringify writes \u escapes. */
 const HEX = '0123456789abcdef';
 /** Past this length a string is escaped by JSON.stringify and encoded natively. */
@@ -8,33 +10,7 @@ const LONG_STRING = 64;
  * JSON.stringify escapes them (so the text equals upstream's JSON.stringify output): no object
  * tree, no string concatenation to flatten.
  */
-export class JsonWriter {
-  buf: Buffer;
-  pos = 0;
-
-  constructor(size = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  room(n: number): void {
-    if (this.pos + n > this.buf.length) this.grow(n);
-  }
-
-  private grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** A copy of what was written: the writer's buffer is reused by the next request. */
-  finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
-    return out;
-  }
-
+export class JsonWriter extends ByteBuffer {
   /** ASCII text as is (the JSON syntax around values, numbers). */
   raw(s: string): void {
     const n = s.length;

@@ -1,4 +1,5 @@
 import type { HrTime } from '@opentelemetry/api';
+import { ByteBuffer } from './byte-buffer';
 
 /** A string this short (UTF-16 units) is at most 126 UTF-8 bytes: its length prefix is one byte. */
 const SHORT_STRING = 42;
@@ -18,34 +19,7 @@ function varintSize(v: number): number {
  * size (end): no size pre-pass over the spans and no per-field objects. Tags are passed
  * pre-computed ((field << 3) | wire type).
  */
-export class ProtoWriter {
-  buf: Buffer;
-  pos = 0;
-
-  constructor(size = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  /** Makes room for n more bytes. */
-  room(n: number): void {
-    if (this.pos + n > this.buf.length) this.grow(n);
-  }
-
-  private grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** A copy of what was written: the writer's buffer is reused by the next request. */
-  finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
-    return out;
-  }
-
+export class ProtoWriter extends ByteBuffer {
   /** An unsigned 32-bit varint; callers make room. */
   private uvarint(v: number): void {
     const b = this.buf;
