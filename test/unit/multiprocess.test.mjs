@@ -551,7 +551,9 @@ post({ added: i });
 });
 
 test('shard: a value read while a worker writes never goes backwards, and ends exact', async () => {
-  const go = new Int32Array(new SharedArrayBuffer(4));
+  // go[0]: start writing; go[1]: 1 once the worker has written half and waits, 2 to go on. The
+  // pause makes a read of a partial total certain, not a matter of how the threads are scheduled.
+  const go = new Int32Array(new SharedArrayBuffer(8));
   const N = 600_000;
   const { reader, done } = startWorker(
     `
@@ -561,6 +563,10 @@ const attrs = [{ a: 1, b: 2 }, { b: 2, a: 1 }];
 const go = new Int32Array(workerData.go);
 Atomics.wait(go, 0, 0); // start writing once the main thread is reading
 for (let i = 0; i < workerData.n; i++) {
+  if (i === workerData.n / 2) {
+    Atomics.store(go, 1, 1);
+    Atomics.wait(go, 1, 1);
+  }
   c.add(1, attrs[i & 1]);
   if ((i & 7) === 0) h.record(i % 100);
 }
@@ -580,12 +586,18 @@ store.writer.close();
   for (;;) {
     // Read the closed flag first: a read after it sees everything.
     const closed = r.closed();
+    // Read before the shard: when set, the first half is written and the rest waits for us.
+    const half = Atomics.load(go, 1) === 1;
     const f = readFolded(r);
     const v = points(f, 'ticks')?.[0]?.[1] ?? 0;
     const count = points(f, 'sizes')?.[0]?.[1].counts.reduce((a, b) => a + b, 0) ?? 0;
     assert.ok(v >= last, `counter went from ${last} to ${v} at read ${reads}`);
     assert.ok(count >= lastCount, `histogram count went from ${lastCount} to ${count}`);
     if (v > 0 && v < N) between++;
+    if (half) {
+      Atomics.store(go, 1, 2);
+      Atomics.notify(go, 1);
+    }
     last = v;
     lastCount = count;
     reads++;
