@@ -75,6 +75,18 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 
 const START = 'http.server.request.start';
 const PROBE = Symbol('otel-autoinstrument http-server attach probe');
 
+/**
+ * Whether the global context manager can attach a context: not one without ContextManager.attach,
+ * which @opentelemetry/api answers with a warning and a no-op token.
+ */
+export function canAttach(api: typeof Api = require('@opentelemetry/api') as typeof Api): boolean {
+  const probe = api.ROOT_CONTEXT.setValue(PROBE, true);
+  const token = api.context.attach(probe);
+  const ok = api.context.active() === probe;
+  token.dispose();
+  return ok;
+}
+
 export class HttpServerInstrumentation {
   private readonly api: typeof Api;
   private readonly core: typeof import('@opentelemetry/core');
@@ -152,11 +164,7 @@ export class HttpServerInstrumentation {
   }
 
   private canAttach(): boolean {
-    const probe = this.api.ROOT_CONTEXT.setValue(PROBE, true);
-    const token = this.api.context.attach(probe);
-    const ok = this.api.context.active() === probe;
-    token.dispose();
-    return ok;
+    return canAttach(this.api);
   }
 
   disable(): void {
