@@ -6,9 +6,13 @@
 // debug line must say who traced the incoming requests, so a wiring that quietly left upstream's
 // in place fails here. Real apps under --require and --import: node:http with an outgoing
 // http.get inside the handler (its client span under the server span, the traceparent reaching
-// the next server span), per-instrumentation options from the environment, the frameworks that
-// set http.route, and a handler that throws synchronously.
+// the next server span), per-instrumentation options from the environment, an https-only app,
+// the frameworks that set http.route, and a handler that throws synchronously.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { canonical, describeDifference, startSpanReceiver } from '../helpers/span-compare.mjs';
 import { waitFor } from '../helpers/otlp.mjs';
@@ -47,6 +51,7 @@ const APPS = [
   { app: 'http-client.cjs', mode: 'require', env: HTTP_OPTIONS, stdout: CLIENT_LINE, spans: CLIENT_SPANS, client: true },
   { app: 'http-client.mjs', mode: 'import', env: HTTP_OPTIONS, stdout: CLIENT_LINE, spans: CLIENT_SPANS, client: true },
   { app: 'http-client.cjs', mode: 'import', env: HTTP_OPTIONS, stdout: CLIENT_LINE, spans: CLIENT_SPANS, client: true },
+  { app: 'https-only.cjs', mode: 'require', tls: true, stdout: 'https status=200 body=hello /users/42', spans: ['GET > GET'] },
   { app: 'http-fetch.mjs', mode: 'import', stdout: 'http status=200 body=got leaf', spans: ['GET > GET > GET > GET'] },
   { app: 'express.cjs', mode: 'require', stdout: 'express status=200 body={"id":"42"}', spans: ['GET > GET /users/:id'], route: true },
   { app: 'express.mjs', mode: 'import', stdout: 'express status=200 body={"id":"42"}', spans: ['GET > GET /users/:id'], route: true },
@@ -62,10 +67,17 @@ const APPS = [
 ];
 
 let receiver;
+/** A self-signed certificate for localhost, for the https app. */
+let tlsDir;
 before(async () => {
   receiver = await startSpanReceiver();
+  tlsDir = mkdtempSync(join(tmpdir(), 'otel-http-server-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', 'key.pem', '-out', 'cert.pem'], { cwd: tlsDir, stdio: 'ignore' });
 });
-after(async () => receiver?.close());
+after(async () => {
+  await receiver?.close();
+  if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
+});
 
 const nowNs = () => BigInt(Date.now()) * 1000000n;
 let n = 0;
@@ -82,6 +94,7 @@ async function runUnder(spec, mode) {
     OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
     OTEL_LOG_LEVEL: 'debug',
     ...spec.env,
+    ...(spec.tls ? { TEST_TLS_KEY: join(tlsDir, 'key.pem'), TEST_TLS_CERT: join(tlsDir, 'cert.pem') } : {}),
     ...MODES[mode],
   };
   const from = nowNs() - 1000000000n;
