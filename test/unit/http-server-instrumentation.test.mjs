@@ -173,6 +173,26 @@ test('a handler that throws synchronously: the span ends with the exception, as 
   }
 });
 
+test('a server whose emit cannot be replaced still serves, untraced by us', async () => {
+  const fixed = http.createServer((req, res) => res.end('ok'));
+  Object.defineProperty(fixed, 'emit', { value: fixed.emit, writable: false, configurable: false });
+  await new Promise((r) => fixed.listen(0, '127.0.0.1', r));
+  const errors = [];
+  api.diag.setLogger({ error: (...a) => errors.push(a.join(' ')), warn() {}, info() {}, debug() {}, verbose() {} });
+  try {
+    lean.exporter.reset();
+    for (let i = 0; i < 2; i++) {
+      const body = await new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port: fixed.address().port, agent: false }, (res) => res.setEncoding('utf8').on('data', resolve)).on('error', reject));
+      assert.equal(body, 'ok');
+    }
+    assert.equal(lean.exporter.getFinishedSpans().filter((s) => s.kind === api.SpanKind.SERVER).length, 0);
+    assert.equal(errors.filter((e) => e.includes('its emit cannot be replaced')).length, 1, 'said once');
+  } finally {
+    api.diag.disable();
+    fixed.close();
+  }
+});
+
 test('without upstream: the handler runs in the server span, a route renames it, an ignored request is not traced', async () => {
   upstream.disable();
   try {

@@ -102,14 +102,18 @@ export class HttpServerInstrumentation {
   private bind: ((ctx: Api.Context, emitter: object) => void) | undefined;
   private readonly captureRequest;
   private readonly captureResponse;
+  /** Servers whose emit could not be shadowed (a frozen object): not tried again, said once. */
+  private readonly unwrappable = new WeakSet<object>();
   private readonly onStart = (message: unknown): void => {
+    const server = (message as Partial<StartMessage> | undefined)?.server;
+    // Again when something replaced our emit since (it then calls that one).
+    if (server === undefined || server === null || server.emit === server[this.kEmit] || typeof server.emit !== 'function' || this.unwrappable.has(server)) return;
     // A subscriber's exception would surface as an uncaught exception in the app.
     try {
-      const server = (message as StartMessage).server;
-      // Again when something replaced our emit since (it then calls that one).
-      if (server.emit !== server[this.kEmit]) this.shadowEmit(server);
+      this.shadowEmit(server);
     } catch (err) {
-      this.api.diag.error('http-server instrumentation: request start failed', err);
+      this.unwrappable.add(server);
+      this.api.diag.error('http-server instrumentation: this server\'s requests are not traced, its emit cannot be replaced', err);
     }
   };
 
