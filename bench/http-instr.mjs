@@ -5,7 +5,11 @@
 //
 // Variants, alternating within each round, each a fresh server process (bench/apps/steady/):
 //   plain      no instrumentation
-//   upstream   ours --require: @opentelemetry/instrumentation-http (the default today)
+//   upstream   ours --require with OTEL_NODE_HTTP_SERVER_INSTRUMENTATION=upstream: instrumentation-http
+//              for incoming requests (the default before our server instrumentation was wired;
+//              the default now is what `lean-proto` measures, through the hook: bench/steady.mjs
+//              --variant ours --variant ours-upstream-http compares the two at the workload level)
+//   wired      ours --require as it ships: our server instrumentation through the hook (the default)
 //   lean       ours --require with http turned off, plus bench/apps/http-instr/lean-preload.cjs
 //   lean-nobind  lean without binding the request/response emitters (LEAN_BIND=false)
 //   lean-proto   lean binding them through patched prototypes (LEAN_BIND=prototype)
@@ -34,7 +38,8 @@ const noHttp = { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http' };
 const lean = [...register, '--require', join(appsDir, 'http-instr', 'lean-preload.cjs')];
 const VARIANTS = {
   plain: { flags: [], env: {} },
-  upstream: { flags: register, env: {} },
+  upstream: { flags: register, env: { OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: 'upstream' } },
+  wired: { flags: register, env: { OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: 'lean' } },
   lean: { flags: lean, env: noHttp },
   'lean-nobind': { flags: lean, env: { ...noHttp, LEAN_BIND: 'false' } },
   'lean-proto': { flags: lean, env: { ...noHttp, LEAN_BIND: 'prototype' } },

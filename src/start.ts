@@ -226,7 +226,7 @@ function startOnce(options: StartRequest): Handle {
   }
 
   const providers = { tracer: () => useApi().trace.getTracerProvider(), meter: () => useApi().metrics.getMeterProvider(), logger: () => useApi().logs.getLoggerProvider() };
-  const lazy = new LazyInstrumentations(selected, log, from, providers, byName);
+  const lazy = new LazyInstrumentations(selected, log, from, providers, byName, v.OTEL_NODE_HTTP_SERVER_INSTRUMENTATION);
   lazy.beforeLoad = () => requireFilter.ensurePrimed();
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
   if (self) self.active = () => [...lazy.states.values()].filter((st) => st.status === 'loaded').length;
@@ -286,7 +286,10 @@ function announce(config: Config, lazy: LazyInstrumentations, report: () => Star
   if (config.sources.OTEL_LOG_LEVEL === 'default' || !log.enabled('info')) return;
   const { appDir, describeOne, startupLines } = reporting();
   for (const line of startupLines(report())) log.info(line);
-  lazy.onPatch = (d, p, version) => log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}`);
+  lazy.onPatch = (d, p, version) => {
+    const detail = lazy.details.get(d.name);
+    log.info(`applied ${d.package}@${version} to ${p.module}${p.version !== undefined ? `@${p.version}` : ''}${detail !== undefined ? `; ${detail}` : ''}`);
+  };
   // A version out of range is known from its package.json as soon as the instrumentation loads.
   lazy.onLoad = (d) => {
     const r = describeOne(d, lazy, appDir());

@@ -164,6 +164,14 @@ export const TABLE = {
     description:
       "Under Express 5, also load the router instrumentation for the `router` package express loads, as upstream does: it then records every express layer a second time (see Instrumentation names below). Off: express's spans alone, one span set per request; an app's own `router` is traced either way.",
   }),
+  OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: enumVar({
+    group: 'instrumentations',
+    standard: false,
+    allowed: ['lean', 'upstream'],
+    default: 'lean',
+    description:
+      "Who traces incoming node:http(s) requests when the http instrumentation is on: `lean` (ours, on diagnostics_channel: the same server span and duration metric as instrumentation-http at about half its per-request cost; outgoing requests stay instrumentation-http's) or `upstream` (instrumentation-http for both, as before). `lean` gives way to `upstream` by itself when the http instrumentation's config has a key only instrumentation-http reads, or the context manager cannot attach a context (docs/http-server.md).",
+  }),
   OTEL_NODE_DISABLED_PLUGINS: listVar({
     group: 'instrumentations',
     standard: false,

@@ -71,7 +71,7 @@ export function runFindings(run: RunResult, exporting: ReadonlySet<'traces' | 'm
       once(finding('warning', 'esm-under-require', `${r.main.path ?? 'the app'} is an ES module and the hook came in with --require`, 'use --import otel-autoinstrument/register for ES module apps'));
     for (const i of r.instrumentations) {
       const mods = i.patched.map((p) => `${p.module}${p.version !== undefined ? `@${p.version}` : ''}`).join(', ');
-      if (i.status === 'applied') once(finding('ok', 'applied', `${i.package}@${i.version ?? '?'} patched ${mods}`));
+      if (i.status === 'applied') once(finding('ok', 'applied', `${i.package}@${i.version ?? '?'} patched ${mods}${i.detail !== undefined ? `; ${i.detail}` : ''}`));
       else if (i.status === 'skipped') once(finding('error', 'unsupported-version', `${i.package}@${i.version ?? '?'} loaded but patched nothing: ${i.reason ?? ''}`, 'upgrade the library, or see docs/bootstrap.md for instrumentation versions'));
       else if (i.status === 'failed') once(finding('error', 'instrumentation-failed', `${i.package} failed to load: ${i.reason ?? ''}`));
       else if (i.status === 'waiting' && i.reason !== undefined) once(finding('info', 'covered', `${i.package} ${i.reason}`));

@@ -2,6 +2,7 @@ import { ignoringOwnRequests } from '../sdk/own-servers';
 import type { LoggerProvider, MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { createRequire } from 'node:module';
 import type { InstrumentationDescriptor } from '../catalog/types';
+import type { HttpServerMode } from './http-server';
 import { errorText, type Logger } from '../log';
 import { coveredReason, fromModuleHook } from './covered';
 import { candidateNames } from './module-names';
@@ -57,6 +58,8 @@ export class LazyInstrumentations {
   /** Target module name -> instrumentations still waiting for it. */
   private readonly pending = new Map<string, InstrumentationDescriptor[]>();
   readonly states = new Map<string, LoadState>();
+  /** Instrumentation name -> how it was built, when that is worth saying (http: who traces the server side). */
+  readonly details = new Map<string, string>();
   /** Instrumentation name -> the modules its patch() ran on, for the startup report and the doctor. */
   readonly patched = new Map<string, Patched[]>();
   /** Told of each module patched, as it happens (the startup report's "as modules load" lines). */
@@ -75,6 +78,8 @@ export class LazyInstrumentations {
     private readonly providers: Providers,
     /** Config for each instrumentation's constructor, from OTEL_NODE_INSTRUMENTATION_* variables. */
     private readonly options: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map(),
+    /** Who traces incoming HTTP requests (OTEL_NODE_HTTP_SERVER_INSTRUMENTATION, src/hooks/http-server.ts). */
+    private readonly httpServer: HttpServerMode = 'lean',
   ) {
     this.req = createRequire(resolveFrom);
     for (const d of enabled) {
@@ -236,8 +241,17 @@ export class LazyInstrumentations {
       // instrumentations (undici) also read config.enabled at call time, so it must stay true.
       const config: Record<string, unknown> = { ...d.config, ...this.options.get(d.name) };
       if (d.name === 'http') config.ignoreIncomingRequestHook = ignoringOwnRequests(config.ignoreIncomingRequestHook);
-      const instance = new (Ctor as new (config: object) => LoadedInstrumentation)(config);
-      this.isolatePatches(d, instance);
+      let instance: LoadedInstrumentation;
+      if (d.name === 'http' && d.entry === undefined) {
+        const { buildHttp } = require('./http-server') as typeof import('./http-server');
+        const built = buildHttp(Ctor as new (config: object) => LoadedInstrumentation, config, this.httpServer, this.providers, () => require('../instrumentations/http-server') as typeof import('../instrumentations/http-server'));
+        instance = built.instance;
+        this.details.set(d.name, built.detail);
+        this.isolatePatches(d, built.upstream);
+      } else {
+        instance = new (Ctor as new (config: object) => LoadedInstrumentation)(config);
+        this.isolatePatches(d, instance);
+      }
       // Some instrumentations create their instruments only here (runtime-node's collectors
       // exist only after the base constructor ran), as upstream's registerInstrumentations does.
       instance.setTracerProvider(this.providers.tracer());
@@ -246,7 +260,8 @@ export class LazyInstrumentations {
       if (!instance.isEnabled()) instance.enable();
       if (d.channel !== undefined) this.watchChannel(d, instance, d.channel);
       this.states.set(d.name, { status: 'loaded', instance, trigger });
-      this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"`);
+      const detail = this.details.get(d.name);
+      this.log.debug(`loaded ${d.package}@${instance.instrumentationVersion} for "${trigger}"${detail !== undefined ? `; ${detail}` : ''}`);
       this.onLoad?.(d);
     } catch (err) {
       this.states.set(d.name, { status: 'failed', error: errorText(err), trigger });

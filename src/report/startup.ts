@@ -24,6 +24,8 @@ export interface InstrumentationReport {
   readonly version?: string;
   readonly patched: readonly Patched[];
   readonly reason?: string;
+  /** How it was built, when that is worth saying: for http, who traces incoming requests (src/hooks/http-server.ts). */
+  readonly detail?: string;
 }
 
 /** What `handle.report()` returns, and what `otel-instrument doctor` reads from the child. */
@@ -88,7 +90,8 @@ export function describeOne(d: InstrumentationDescriptor, lazy: LazyInstrumentat
   }
   if (state.status === 'failed') return { ...base, status: 'failed', patched, reason: state.error };
   const version = state.instance.instrumentationVersion;
-  if (patched.length > 0) return { ...base, status: 'applied', version, patched };
+  const detail = lazy.details.get(d.name);
+  if (patched.length > 0) return { ...base, status: 'applied', version, patched, ...(detail !== undefined ? { detail } : {}) };
   const semver = require('semver') as typeof import('semver');
   // Loaded only when a report is asked for: the hook's startup stays without the bootstrap code.
   const { unsupportedReason } = require('../bootstrap/match') as typeof import('../bootstrap/match');

@@ -63,7 +63,7 @@ test('healthy: a clean report, instrumentations applied, spans exported, exit 0'
   assert.equal(code, 0);
   assert.equal(report.ok, true);
   assert.ok(report.findings.some((f) => f.id === 'endpoint-ok' && f.message.includes('/v1/traces')));
-  assert.ok(report.findings.some((f) => f.id === 'applied' && /instrumentation-http@[\d.]+ patched http/.test(f.message)));
+  assert.ok(report.findings.some((f) => f.id === 'applied' && /instrumentation-http@[\d.]+ patched http; incoming requests: diagnostics_channel http\.server\.request\.start/.test(f.message)), JSON.stringify(report.findings, null, 1));
   const exported = report.findings.find((f) => f.id === 'exported');
   assert.match(exported?.message ?? '', /traces: [1-9]\d* spans exported/);
   // The spans did arrive: the doctor's count is what the receiver got.

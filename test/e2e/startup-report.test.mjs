@@ -22,7 +22,7 @@ test('OTEL_LOG_LEVEL=info set: the block, then one line per module patched as it
   assert.match(lines[1], /^otel-autoinstrument: info: config \(not defaults\): .*OTEL_SERVICE_NAME=shop \(env\)/);
   assert.match(lines[2], /^otel-autoinstrument: info: instrumentations: \d+ waiting for their modules/);
   assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-express@[\d.]+ to express@5\.3\.0\n/);
-  assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-http@[\d.]+ to http\n/);
+  assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-http@[\d.]+ to http; incoming requests: diagnostics_channel http\.server\.request\.start \(ours\); outgoing: instrumentation-http\n/);
   // Only info lines: no warning, and nothing else.
   assert.ok(lines.every((l) => l.startsWith('otel-autoinstrument: info: ')), res.stderr);
 });
@@ -46,6 +46,7 @@ test('handle.report() at runtime: entry, hooks, applied and skipped instrumentat
   assert.deepEqual(r.pg.patched, []);
   assert.equal(r.http.status, 'applied');
   assert.deepEqual(r.http.patched, [{ module: 'http' }]);
+  assert.match(r.http.detail, /^incoming requests: diagnostics_channel/);
   assert.equal(r.express.status, 'waiting');
   assert.equal(r.config.length, 1);
   assert.doesNotMatch(r.config[0], /secret123/);

@@ -129,6 +129,70 @@ test('the same server span as instrumentation-http, request by request', async (
   }
 });
 
+test('requests Node answers itself are not traced, as upstream does not trace them', async () => {
+  up.exporter.reset();
+  lean.exporter.reset();
+  // 400: HTTP/1.1 without Host (requireHostHeader); 417: an Expect Node does not know.
+  await raw('GET /no-host-11 HTTP/1.1\nConnection: close\n\n');
+  await raw('GET /expect HTTP/1.1\nHost: h\nExpect: nonsense\nConnection: close\n\n');
+  await raw('GET /after HTTP/1.1\nHost: h\nConnection: close\n\n');
+  const [a] = await spansAfter(up.exporter, 1);
+  const [b] = await spansAfter(lean.exporter, 1);
+  assert.deepEqual([up.exporter.getFinishedSpans().length, lean.exporter.getFinishedSpans().length], [1, 1], 'only the request the app saw');
+  assert.equal(a.attributes['url.path'], '/after');
+  assert.deepEqual(view(b), view(a));
+});
+
+test('a handler that throws synchronously: the span ends with the exception, as upstream\'s does, and the error reaches the caller', async () => {
+  const thrower = http.createServer(() => {
+    throw new TypeError('handler failed');
+  });
+  await new Promise((r) => thrower.listen(0, '127.0.0.1', r));
+  try {
+    // One real request would crash this process (the throw is uncaught); emit('request') is
+    // what Node calls, so call it as Node would, after the channel has seen this server.
+    const dc = require('node:diagnostics_channel');
+    const { Socket } = require('node:net');
+    const req = new http.IncomingMessage(new Socket());
+    Object.assign(req, { method: 'GET', url: '/throws', httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1 });
+    req.headers = { host: 'h' };
+    const res = new http.ServerResponse(req);
+    up.exporter.reset();
+    lean.exporter.reset();
+    dc.channel('http.server.request.start').publish({ request: req, response: res, socket: req.socket, server: thrower });
+    assert.throws(() => thrower.emit('request', req, res), { name: 'TypeError', message: 'handler failed' });
+    const [a] = await spansAfter(up.exporter, 1);
+    const [b] = await spansAfter(lean.exporter, 1);
+    assert.ok(a && b, 'a span from each');
+    const events = (s) => s.events.map((e) => ({ name: e.name, attributes: e.attributes }));
+    assert.equal(b.status.code, api.SpanStatusCode.ERROR);
+    assert.deepEqual(events(b).map((e) => e.attributes['exception.type']), ['TypeError']);
+    assert.deepEqual({ ...view(b), events: events(b) }, { ...view(a), events: events(a) });
+  } finally {
+    thrower.close();
+  }
+});
+
+test('a server whose emit cannot be replaced still serves, untraced by us', async () => {
+  const fixed = http.createServer((req, res) => res.end('ok'));
+  Object.defineProperty(fixed, 'emit', { value: fixed.emit, writable: false, configurable: false });
+  await new Promise((r) => fixed.listen(0, '127.0.0.1', r));
+  const errors = [];
+  api.diag.setLogger({ error: (...a) => errors.push(a.join(' ')), warn() {}, info() {}, debug() {}, verbose() {} });
+  try {
+    lean.exporter.reset();
+    for (let i = 0; i < 2; i++) {
+      const body = await new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port: fixed.address().port, agent: false }, (res) => res.setEncoding('utf8').on('data', resolve)).on('error', reject));
+      assert.equal(body, 'ok');
+    }
+    assert.equal(lean.exporter.getFinishedSpans().filter((s) => s.kind === api.SpanKind.SERVER).length, 0);
+    assert.equal(errors.filter((e) => e.includes('its emit cannot be replaced')).length, 1, 'said once');
+  } finally {
+    api.diag.disable();
+    fixed.close();
+  }
+});
+
 test('without upstream: the handler runs in the server span, a route renames it, an ignored request is not traced', async () => {
   upstream.disable();
   try {

@@ -1,16 +1,24 @@
 // A lean node:http(s) SERVER instrumentation on Node's diagnostics_channel, emitting the server
 // span and `http.server.request.duration` exactly as @opentelemetry/instrumentation-http 0.300.0
-// does (attributes.ts), without wrapping Server.prototype.emit. A prototype, not wired by default:
-// docs/notes/http-instrumentation-cost.md has the measurements, the gaps and what wiring it takes.
+// does (attributes.ts), without wrapping Server.prototype.emit or running the handler inside
+// context.with. The default for incoming requests (src/hooks/http-server.ts wires it);
+// docs/notes/http-instrumentation-cost.md has the measurements.
 //
-// How the handler gets the span's context without a wrapper around emit('request'): Node
-// publishes `http.server.request.start` synchronously in parserOnIncoming, right before it emits
-// 'request' in the same execution (lib/_http_server.js, Node 22.23 and 24.21). The subscriber
-// makes the span's context current with the API's `context.attach` (AsyncLocalStorage.enterWith
-// in the AsyncLocalStorage context manager, @opentelemetry/api 1.10), so the handler and every
-// callback, timer and promise it creates run in it. The token is never disposed: the next request
-// parsed in the same execution attaches its own context before its handler runs, and the parser's
-// execution ends with the socket's read callback.
+// How it finds the requests: Node publishes `http.server.request.start` synchronously in
+// parserOnIncoming (lib/_http_server.js, Node 22.15 to 24.21), with the server, before it decides
+// whether the app sees the request. On a server's first request the subscriber gives that server
+// an own `emit` that calls the one it shadows; the span starts there, on emit('request'), as
+// upstream's does. So, like upstream: a request Node answers itself (400 for a missing Host, 503
+// past maxRequestsPerSocket, 417, or one handed to 'checkContinue'/'checkExpectation' listeners)
+// is not traced, and a handler that throws synchronously ends the span with the exception
+// recorded, then the error goes on as before.
+//
+// How the handler gets the span's context without a wrapper around it: the span's context is made
+// current with the API's `context.attach` (AsyncLocalStorage.enterWith in the AsyncLocalStorage
+// context manager, @opentelemetry/api 1.10), so the handler and every callback, timer and promise
+// it creates run in it. The token is never disposed: the next request emitted in the same
+// execution attaches its own context before its handler runs, and the parser's execution ends
+// with the socket's read callback.
 import type * as Api from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -39,13 +47,21 @@ export interface HttpServerInstrumentationConfig {
 }
 
 interface StartMessage {
-  request: IncomingMessage;
-  response: ServerResponse;
-  socket: Socket;
+  server: Emitting;
+}
+
+type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
+/** A server: its emit is what the subscriber shadows, once, with an own property. */
+type Emitting = { emit: Emit } & Record<symbol, Emit | undefined>;
+
+/** The scope the spans and the histogram are recorded under. */
+export interface Scope {
+  readonly name: string;
+  readonly version: string | undefined;
 }
 
 /** Upstream's scope, so the spans are the same as instrumentation-http's field for field. */
-function upstreamScope(): { name: string; version: string | undefined } {
+function upstreamScope(): Scope {
   const name = '@opentelemetry/instrumentation-http';
   try {
     const pkg = join(require.resolve(name), '..', '..', 'package.json');
@@ -59,12 +75,26 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 
 const START = 'http.server.request.start';
 const PROBE = Symbol('otel-autoinstrument http-server attach probe');
 
+/**
+ * Whether the global context manager can attach a context: not one without ContextManager.attach,
+ * which @opentelemetry/api answers with a warning and a no-op token.
+ */
+export function canAttach(api: typeof Api = require('@opentelemetry/api') as typeof Api): boolean {
+  const probe = api.ROOT_CONTEXT.setValue(PROBE, true);
+  const token = api.context.attach(probe);
+  const ok = api.context.active() === probe;
+  token.dispose();
+  return ok;
+}
+
 export class HttpServerInstrumentation {
   private readonly api: typeof Api;
   private readonly core: typeof import('@opentelemetry/core');
   private readonly dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
   private readonly errorMonitor = (require('node:events') as typeof import('node:events')).errorMonitor;
-  private readonly scope = upstreamScope();
+  private readonly scope: Scope;
+  /** This instance's mark on the servers whose emit it shadows (the value: its wrapper). */
+  private readonly kEmit = Symbol('otel-autoinstrument http-server emit');
   private enabled = false;
   private tracer: Api.Tracer | undefined;
   private histogram: Api.Histogram | undefined;
@@ -72,21 +102,29 @@ export class HttpServerInstrumentation {
   private bind: ((ctx: Api.Context, emitter: object) => void) | undefined;
   private readonly captureRequest;
   private readonly captureResponse;
+  /** Servers whose emit could not be shadowed (a frozen object): not tried again, said once. */
+  private readonly unwrappable = new WeakSet<object>();
   private readonly onStart = (message: unknown): void => {
+    const server = (message as Partial<StartMessage> | undefined)?.server;
+    // Again when something replaced our emit since (it then calls that one).
+    if (server === undefined || server === null || server.emit === server[this.kEmit] || typeof server.emit !== 'function' || this.unwrappable.has(server)) return;
     // A subscriber's exception would surface as an uncaught exception in the app.
     try {
-      const m = message as StartMessage;
-      this.start(m.request, m.response, m.socket);
+      this.shadowEmit(server);
     } catch (err) {
-      this.api.diag.error('http-server instrumentation: request start failed', err);
+      this.unwrappable.add(server);
+      this.api.diag.error('http-server instrumentation: this server\'s requests are not traced, its emit cannot be replaced', err);
     }
   };
 
   constructor(
     private readonly config: HttpServerInstrumentationConfig = {},
     api?: typeof Api,
+    /** Default: upstream's name and the installed instrumentation-http's version. */
+    scope?: Scope,
   ) {
     this.api = api ?? (require('@opentelemetry/api') as typeof Api);
+    this.scope = scope ?? upstreamScope();
     this.core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
     this.captureRequest = headerCapture('request', config.headersToSpanAttributes?.server?.requestHeaders ?? []);
     this.captureResponse = headerCapture('response', config.headersToSpanAttributes?.server?.responseHeaders ?? []);
@@ -130,11 +168,7 @@ export class HttpServerInstrumentation {
   }
 
   private canAttach(): boolean {
-    const probe = this.api.ROOT_CONTEXT.setValue(PROBE, true);
-    const token = this.api.context.attach(probe);
-    const ok = this.api.context.active() === probe;
-    token.dispose();
-    return ok;
+    return canAttach(this.api);
   }
 
   disable(): void {
@@ -153,9 +187,50 @@ export class HttpServerInstrumentation {
     }
   }
 
-  private start(request: IncomingMessage, response: ServerResponse, socket: Socket): void {
+  /**
+   * The server's own emit: everything but 'request' goes straight to the emit it shadows (its own
+   * earlier one, else its prototype's as it is at the call, so a later patch of the prototype
+   * still runs). Not an arrow: `arguments` passes every argument on without copying them.
+   */
+  private shadowEmit(server: Emitting): void {
+    const own = Object.prototype.hasOwnProperty.call(server, 'emit') ? server.emit : undefined;
+    const proto = Object.getPrototypeOf(server) as { emit: Emit };
+    const self = this;
+    const emit = function (this: unknown, event: string | symbol): boolean {
+      const next = own ?? proto.emit;
+      // eslint-disable-next-line prefer-rest-params
+      if (event !== 'request' || !self.enabled) return Reflect.apply(next, this, arguments) as boolean;
+      // eslint-disable-next-line prefer-rest-params
+      return self.emitRequest(next, this, arguments);
+    } as Emit;
+    server[this.kEmit] = emit;
+    server.emit = emit;
+  }
+
+  /** emit('request', req, res) with the span around it: upstream's incomingRequest, without context.with. */
+  private emitRequest(next: Emit, server: unknown, args: IArguments): boolean {
+    let onThrow: ((err: unknown) => void) | undefined;
+    try {
+      const request = args[1] as IncomingMessage;
+      onThrow = this.start(request, args[2] as ServerResponse, request.socket as Socket);
+    } catch (err) {
+      this.api.diag.error('http-server instrumentation: request start failed', err);
+    }
+    if (onThrow === undefined) return Reflect.apply(next, server, args) as boolean;
+    try {
+      return Reflect.apply(next, server, args) as boolean;
+    } catch (err) {
+      // A synchronous throw from a 'request' listener: recorded as upstream does, then it goes
+      // on exactly as without us.
+      onThrow(err);
+      throw err;
+    }
+  }
+
+  /** Starts the span and makes its context current; returns what ends it on a thrown error (undefined when ignored). */
+  private start(request: IncomingMessage, response: ServerResponse, socket: Socket): ((err: unknown) => void) | undefined {
     const { api, config } = this;
-    const component = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    const component = (socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http';
     const ignore = config.ignoreIncomingRequestHook;
     if (ignore !== undefined && this.safe('ignoreIncomingRequestHook', () => ignore(request)) === true) {
       // Upstream suppresses from the context active at emit; ROOT here, since on Node 22 the
@@ -164,7 +239,7 @@ export class HttpServerInstrumentation {
       api.context.attach(suppressed);
       this.bind?.(suppressed, request);
       this.bind?.(suppressed, response);
-      return;
+      return undefined;
     }
     const method = request.method || 'GET';
     const attributes = incomingRequestAttributes(request, {
@@ -190,16 +265,19 @@ export class HttpServerInstrumentation {
       ended = true;
       this.finish(request, response, span, rpc, metricAttributes, startTime, ctx);
     });
-    response.on(this.errorMonitor, (err: Error) => {
+    const onError = (err: unknown): void => {
       if (ended) return;
       ended = true;
-      this.fail(span, metricAttributes, startTime, err, ctx);
-    });
+      // upstream's setSpanWithError reads name and message of whatever was thrown
+      this.safe('error', () => this.fail(span, metricAttributes, startTime, (err ?? {}) as Error, ctx));
+    };
+    response.on(this.errorMonitor, onError);
     this.bind?.(ctx, request);
     this.bind?.(ctx, response);
     const { requestHook, responseHook } = config;
     if (requestHook !== undefined) this.safe('requestHook', () => requestHook(span, request));
     if (responseHook !== undefined) this.safe('responseHook', () => responseHook(span, response));
+    return onError;
   }
 
   /** Upstream's _startHttpSpan for SERVER spans. */
