@@ -121,3 +121,40 @@ test('--require and --import: node -e 0 loads no @opentelemetry package and no i
     assert.equal(res.stdout, '0\n', mode);
   }
 });
+
+// The multiprocess hub (src/multiprocess/needed.ts) waits for the app's first load of
+// worker_threads, child_process or cluster, or the warm-up; the marker its children inherit is
+// then in place before the app's next line, however the builtin was loaded.
+test('--require and --import: the multiprocess hub is made at the first load of worker_threads, child_process or cluster, not at preload', async () => {
+  const metrics = { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_NODE_WARMUP_DELAY: '600000' };
+  const marker = 'process.env.OTEL_NODE_MULTIPROCESS_PARENT === String(process.pid)';
+  const loads = {
+    'require worker_threads': "require('node:worker_threads')",
+    'require child_process': "require('child_process')",
+    'require cluster': "require('cluster')",
+    'process.getBuiltinModule': "process.getBuiltinModule('node:child_process')",
+  };
+  for (const mode of ['require', 'import']) {
+    for (const [how, load] of Object.entries(loads)) {
+      const code = `const before = [${marker}, process.moduleLoadList.includes('NativeModule worker_threads')]; ${load}; console.log(JSON.stringify([...before, ${marker}]))`;
+      const res = await runNode(REGISTER[mode], '-e', { args: [code], env: metrics });
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stdout, '[false,false,true]\n', `${mode}, ${how}: no hub and no worker_threads before, the hub after`);
+    }
+  }
+  // An ES import resolves through the same hook.
+  const dir = mkdtempSync(join(work, 'esm-'));
+  writeFileSync(join(dir, 'app.mjs'), `import 'node:worker_threads';\nconsole.log(${marker});\n`);
+  const res = await runNode(REGISTER.import, join(dir, 'app.mjs'), { env: metrics });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout, 'true\n');
+});
+
+test('the multiprocess hub is made at the warm-up in a process that never loads those builtins', async () => {
+  const res = await runNode(REGISTER.require, '-e', {
+    args: ['setTimeout(() => console.log(process.env.OTEL_NODE_MULTIPROCESS_PARENT === String(process.pid)), 300)'],
+    env: { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_NODE_WARMUP_DELAY: '50' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^true$/m);
+});
