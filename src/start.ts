@@ -43,6 +43,8 @@ export interface StartRequest {
   readonly instrumentations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Warnings found before the start (unknown option keys), logged with the others. */
   readonly warnings?: readonly string[];
+  /** What became of the bundle's own code cache (src/bundle-cache.ts), for the debug log. */
+  readonly bundleCache?: string;
 }
 
 /** What start() gives back, whether or not it started anything. */
@@ -205,6 +207,7 @@ function startOnce(options: StartRequest): Handle {
   // Only once we know this process is instrumented (a package manager's is not, and its
   // modules are not ours to cache): what loads from here on, upstream's packages and the app's.
   log.debug(`compile cache: ${enableCompileCache(v.OTEL_NODE_COMPILE_CACHE)}`);
+  if (options.bundleCache !== undefined) log.debug(`bundle code cache: ${options.bundleCache}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const runtime = runtimePlan(config);

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+import nodeFeatures from '../../dist/node-features.js';
+
+const { has } = nodeFeatures;
 
 const APP = 'print-node-options.cjs';
 const work = mkdtempSync(join(tmpdir(), 'otel-startup-path-'));
@@ -139,7 +142,10 @@ test('--require and --import: the multiprocess hub is made at the first load of 
       const code = `const before = [${marker}, process.moduleLoadList.includes('NativeModule worker_threads')]; ${load}; console.log(JSON.stringify([...before, ${marker}]))`;
       const res = await runNode(REGISTER[mode], '-e', { args: [code], env: metrics });
       assert.equal(res.code, 0, res.stderr);
-      assert.equal(res.stdout, '[false,false,true]\n', `${mode}, ${how}: no hub and no worker_threads before, the hub after`);
+      // Before Node's synchronous ESM hooks, module.register()'s hooks thread loads worker_threads
+      // at startup (after the hub's check): the app's own load still makes the hub.
+      const expected = has('syncEsmHooks') ? '[false,false,true]' : '[false,true,true]';
+      assert.equal(res.stdout, `${expected}\n`, `${mode}, ${how}: no hub and no worker_threads before, the hub after`);
     }
   }
   // An ES import resolves through the same hook.
@@ -157,4 +163,56 @@ test('the multiprocess hub is made at the warm-up in a process that never loads 
   });
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /^true$/m);
+});
+
+// src/bundle-cache.ts: our bundle's own V8 code cache, in the default cache directory once an
+// instrumented start has made it, written after an instrumented start, used by the next.
+const bundleCaches = (tmp) => readdirSync(cacheDir(tmp)).filter((f) => /^bundle-.*\.v8$/.test(f));
+const bundleStatus = (stderr) => /debug: bundle code cache: (\w+(?: \w+)*)/.exec(stderr)?.[1];
+
+test('--require and --import: the bundle\'s code cache is written after an instrumented start and used by the next; a bad one is replaced', async () => {
+  for (const mode of ['require', 'import']) {
+    const tmp = freshTmp();
+    const run = () => runNode(REGISTER[mode], APP, { env: { ...quiet, TMPDIR: tmp, OTEL_LOG_LEVEL: 'debug' } });
+    let res = await run();
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'not used', 'no directory before the first instrumented start');
+    assert.deepEqual(bundleCaches(tmp), []);
+    res = await run();
+    assert.equal(bundleStatus(res.stderr), 'none yet');
+    const [name] = bundleCaches(tmp);
+    assert.match(name ?? '', new RegExp(`^bundle-${process.versions.node}-${process.arch}-[0-9a-f]{16}\\.v8$`));
+    assert.equal(statSync(join(cacheDir(tmp), name)).mode & 0o777, 0o600);
+    res = await run();
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'accepted', mode);
+    assert.equal(res.stdout, `NODE_OPTIONS=undefined\n`);
+
+    writeFileSync(join(cacheDir(tmp), name), 'not a code cache');
+    res = await run();
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'rejected');
+    assert.doesNotMatch(res.stderr, /warning|error/);
+    res = await run();
+    assert.equal(bundleStatus(res.stderr), 'accepted', 'rewritten after the rejected one');
+  }
+});
+
+test('the bundle\'s code cache: not written by a process that is not instrumented, nor with OTEL_NODE_COMPILE_CACHE set, nor in a directory others can write', async () => {
+  const tmp = freshTmp();
+  await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp } });
+  assert.ok(existsSync(cacheDir(tmp)), 'an instrumented start made the directory');
+  const npm = await runNode(REGISTER.require, 'tools/npm-cli.js', { env: { ...quiet, TMPDIR: tmp } });
+  assert.equal(npm.code, 0, npm.stderr);
+  assert.deepEqual(bundleCaches(tmp), [], 'a package manager writes none');
+  for (const value of ['none', join(tmp, 'chosen')]) {
+    const res = await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp, OTEL_NODE_COMPILE_CACHE: value, OTEL_LOG_LEVEL: 'debug' } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'not used', value);
+  }
+  assert.deepEqual(bundleCaches(tmp), []);
+  chmodSync(cacheDir(tmp), 0o777);
+  const open = await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp, OTEL_LOG_LEVEL: 'debug' } });
+  assert.equal(bundleStatus(open.stderr), 'not used');
+  assert.deepEqual(bundleCaches(tmp), []);
 });
