@@ -23,6 +23,9 @@ type Bundle = typeof import('./start');
 type Wrapper = (exports: unknown, require: NodeJS.Require, module: nodeModule.Module, filename: string, dirname: string) => void;
 
 const BUNDLE = join(__dirname, 'register.js');
+// CommonJS's own module wrapper, written out (module.wrap() is not documented).
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAPPER_TAIL = '\n});';
 
 /** The cache file for this bundle, Node and platform, or undefined when no cache is to be used. */
 export function cacheFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -59,7 +62,7 @@ function load(file: string | undefined): Loaded {
     } catch {
       // none yet
     }
-    script = new vm.Script(nodeModule.wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData: data, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+    script = new vm.Script(`${WRAPPER_HEAD}${readFileSync(BUNDLE, 'utf8')}${WRAPPER_TAIL}`, { filename: BUNDLE, cachedData: data, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   } catch (err) {
     return { bundle: require(BUNDLE) as Bundle, status: `not used (${err instanceof Error ? err.message : String(err)})` };
   }
