@@ -17,6 +17,7 @@ module.exports = function load(entry) {
     }
     return;
   }
-  // dist/register.js: the whole startup graph in one file (scripts/bundle.mjs).
-  require('../dist/register.js').start({ entry: entry });
+  // dist/register.js, the whole startup graph in one file, loaded with a code cache of its own
+  // where there is one (scripts/bundle.mjs, src/bundle-cache.ts).
+  require('../dist/register-loader.js').start(entry);
 };

@@ -7,6 +7,8 @@
 // stay external: instrumentations must share the app's copies of @opentelemetry/*.
 // The rest of dist/ (the API, ./prometheus, the CLIs, the typings) is tsc's output as before.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,4 +49,21 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   plugins: [lazyBuiltins],
+});
+
+// The register entry files' loader (src/bundle-cache.ts): loads dist/register.js with a V8 code
+// cache of its own. The cache file is named by the bundle's content hash, fixed here: V8 itself
+// checks only the source's length, so a cache must never meet another build of the same length.
+const hash = createHash('sha256').update(readFileSync(join(root, 'dist/register.js'))).digest('hex').slice(0, 16);
+await build({
+  entryPoints: [join(root, 'src/bundle-cache.ts')],
+  outfile: join(root, 'dist/register-loader.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  packages: 'external',
+  keepNames: true,
+  logLevel: 'warning',
+  define: { BUNDLE_HASH: JSON.stringify(hash) },
 });

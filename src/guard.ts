@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { getEnvironmentData, isMainThread } from 'node:worker_threads';
 import { has } from './node-features';
+import { isMainThread } from './thread';
 
 /** Why start() does nothing in this process; undefined means go ahead. */
 export type SkipReason = string | undefined;
@@ -37,7 +37,7 @@ export const WORKER_DATA_KEY = 'otel-autoinstrument:async-worker';
 
 /** A worker thread whose parent traces it (OTEL_NODE_ASYNC_WORKER_TRACE_ENABLED): it forwards, it runs no SDK. */
 export function tracedWorker(): boolean {
-  return !isMainThread && getEnvironmentData(WORKER_DATA_KEY) !== undefined;
+  return !isMainThread() && (require('node:worker_threads') as typeof import('node:worker_threads')).getEnvironmentData(WORKER_DATA_KEY) !== undefined;
 }
 
 export function skipReason(opts: { sdkDisabled: boolean; processes: ProcessFilter; tracedWorker?: boolean }): SkipReason {
@@ -45,7 +45,7 @@ export function skipReason(opts: { sdkDisabled: boolean; processes: ProcessFilte
   if (opts.sdkDisabled) return 'OTEL_SDK_DISABLED=true';
   // Worker threads inherit NODE_OPTIONS; their telemetry belongs to the main thread's SDK, which
   // a traced worker forwards to.
-  if (!isMainThread && opts.tracedWorker !== true) return 'worker thread';
+  if (!isMainThread() && opts.tracedWorker !== true) return 'worker thread';
   return filteredOut(opts.processes, process.argv[1]);
 }
 

@@ -11,8 +11,8 @@ import { RequireFilter } from './hooks/require-filter';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
 import { dirname } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 import { useSecrets } from './config/secrets';
+import { isMainThread } from './thread';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
 import { loadPlugins, type Plugins } from './plugins';
 import { selectInstrumentations, unknownInstrumentationNames } from './selection';
@@ -43,6 +43,8 @@ export interface StartRequest {
   readonly instrumentations?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Warnings found before the start (unknown option keys), logged with the others. */
   readonly warnings?: readonly string[];
+  /** What became of the bundle's own code cache (src/bundle-cache.ts), for the debug log. */
+  readonly bundleCache?: string;
 }
 
 /** What start() gives back, whether or not it started anything. */
@@ -90,6 +92,36 @@ function startMultiprocess(v: Values, log: Logger): import('./multiprocess').Mul
     log.warn(`multiprocess metrics could not start (${errorText(err)}); each process and thread exports on its own`);
     return undefined;
   }
+}
+
+/**
+ * The collector's hub (worker_threads, channels, the folding code: about 3.5 ms of a start) is
+ * made before the app's first worker thread or child process can exist, not at preload: at the
+ * first load of worker_threads, child_process or cluster (through the module hook, or
+ * process.getBuiltinModule), or at the warm-up. Returns what the resolve hook is to call.
+ */
+function startMultiprocessWhenNeeded(mp: import('./multiprocess').Multiprocess, warmUpMs: number): ((specifier: string, parentURL: string | undefined) => void) | undefined {
+  const needed = require('./multiprocess/needed') as typeof import('./multiprocess/needed');
+  if (needed.neededNow()) {
+    mp.start();
+    return undefined;
+  }
+  let done = false;
+  let unwrap = (): void => undefined;
+  const now = (): void => {
+    if (done) return;
+    done = true;
+    unwrap();
+    mp.start();
+  };
+  unwrap = needed.onGetBuiltinModule(now);
+  setTimeout(now, warmUpMs).unref();
+  // Loads by our own code (the exit-time send's child_process) and our dependencies (import-in-the-middle
+  // takes a MessageChannel from worker_threads) start no thread or process: they need no hub.
+  const ours = (require('node:url') as typeof import('node:url')).pathToFileURL(__filename).href;
+  return (specifier, parentURL) => {
+    if (!done && needed.NEEDED_BY.has(specifier) && parentURL !== ours && !needed.OUR_DEPENDENCY.test(parentURL ?? '')) now();
+  };
 }
 
 /** In a worker thread whose main thread collects: the Meter API writes into this thread's shard. */
@@ -152,7 +184,7 @@ function startOnce(options: StartRequest): Handle {
   const pre = eff.config;
   useSecrets(pre.values);
   // Before any skip: a worker thread starts no SDK, but its metrics still reach the main thread's.
-  if (!isMainThread && multiprocessWanted(pre.values)) startThreadMetricsSafely(pre.values);
+  if (!isMainThread() && multiprocessWanted(pre.values)) startThreadMetricsSafely(pre.values);
   const worker = tracedWorker();
   const reason = skipReason({ sdkDisabled: pre.values.OTEL_SDK_DISABLED, processes: { include: pre.values.OTEL_NODE_INCLUDE_PROCESSES, exclude: pre.values.OTEL_NODE_EXCLUDE_PROCESSES }, tracedWorker: worker });
   if (reason !== undefined) {
@@ -175,6 +207,7 @@ function startOnce(options: StartRequest): Handle {
   // Only once we know this process is instrumented (a package manager's is not, and its
   // modules are not ours to cache): what loads from here on, upstream's packages and the app's.
   log.debug(`compile cache: ${enableCompileCache(v.OTEL_NODE_COMPILE_CACHE)}`);
+  if (options.bundleCache !== undefined) log.debug(`bundle code cache: ${options.bundleCache}`);
   const known = [...CATALOG, ...plugins.instrumentations];
   for (const w of unknownInstrumentationNames(v, known)) log.warn(w);
   const runtime = runtimePlan(config);
@@ -216,8 +249,9 @@ function startOnce(options: StartRequest): Handle {
   if (!forwarding) startLossReports(log, LOSS_REPORT_INTERVAL_MS);
   const runtimeMetrics = !forwarding && runtime.groups.size + runtime.extras.size > 0 ? new (require('./runtime') as typeof import('./runtime')).RuntimeMetrics(runtime, log) : undefined;
   const self = !forwarding && v.OTEL_NODE_SELF_METRICS_ENABLED ? new (require('./sdk/self-metrics') as typeof import('./sdk/self-metrics')).SelfMetrics(exportingSignals(v)) : undefined;
-  const multiprocess = !forwarding && isMainThread && multiprocessWanted(v) ? startMultiprocess(v, log) : undefined;
+  const multiprocess = !forwarding && isMainThread() && multiprocessWanted(v) ? startMultiprocess(v, log) : undefined;
   const warmUpMs = v.OTEL_NODE_WARMUP_DELAY ?? 1000;
+  const onSpecifier = multiprocess ? startMultiprocessWhenNeeded(multiprocess, warmUpMs) : undefined;
   sdk = forwarding ? undefined : new LazySdk(config, log, { configurators: plugins.configurators, distro }, runtimeMetrics, self, multiprocess);
   if (sdk !== undefined) {
     sdk.warmUp(warmUpMs);
@@ -238,10 +272,10 @@ function startOnce(options: StartRequest): Handle {
   const copy = forwarding ? undefined : apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
   const esm = { include: [...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], resolveFrom: from, ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}) };
   // Where Node has synchronous hooks, import-in-the-middle waits for the first ES import it wraps.
-  if (esmHookCanWait()) installResolveHook(lazy, log, useApi, esm);
+  if (esmHookCanWait()) installResolveHook(lazy, log, useApi, esm, onSpecifier);
   else {
     installEsmHook(esm, log);
-    installResolveHook(lazy, log, useApi);
+    installResolveHook(lazy, log, useApi, undefined, onSpecifier);
   }
   installGlobalTriggers(lazy);
   if (forwarding) {

@@ -244,7 +244,7 @@ export const TABLE = {
     group: 'general',
     standard: false,
     description:
-      "Directory for Node's compile cache (V8 code cache), turned on by the register hook (or start(), for what loads after it) so that later starts skip compiling ours, the instrumentations' and the app's code: an absolute path (a relative one turns it off, with a debug line), or `none` to turn it off. Default: a directory of the user's own under the OS temp dir (ignored unless it belongs to that user and no one else can write it). NODE_COMPILE_CACHE, when set, wins.",
+      "Directory for Node's compile cache (V8 code cache), turned on by the register hook (or start(), for what loads after it) so that later starts skip compiling the instrumentations' and the app's code: an absolute path (a relative one turns it off, with a debug line), or `none` to turn it off. Default: a directory of the user's own under the OS temp dir (ignored unless it belongs to that user and no one else can write it), which also keeps the register hook's own code cache (only when this and NODE_COMPILE_CACHE are unset). NODE_COMPILE_CACHE, when set, wins.",
   }),
   OTEL_NODE_RUNTIME_METRICS: listVar({
     group: 'runtime',

@@ -136,8 +136,9 @@ class LazyEsmHook {
  * `onApi`: run once, before the first resolve of @opentelemetry/api (the globals' registration).
  * `esm`: import-in-the-middle's hooks to register at the first ES import they would wrap (Nodes
  * with synchronous hooks); otherwise installEsmHook has put them in place already.
+ * `onSpecifier`: sees every specifier resolved, with its parent (src/start.ts: the multiprocess hub's first need).
  */
-export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onApi: () => void, esm?: EsmPlan): void {
+export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onApi: () => void, esm?: EsmPlan, onSpecifier?: (specifier: string, parentURL: string | undefined) => void): void {
   let reported = false;
   let api = false;
   const late = esm !== undefined ? new LazyEsmHook(esm, log) : undefined;
@@ -150,6 +151,7 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onAp
           onApi();
         }
         lazy.onResolve(specifier, context.parentURL);
+        onSpecifier?.(specifier, context.parentURL);
       } catch (err) {
         // LazyInstrumentations catches per instrumentation; this is a bug of ours. Say it once.
         if (!reported) log.error(`module hook: ${errorText(err)}`);

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+import nodeFeatures from '../../dist/node-features.js';
+
+const { has } = nodeFeatures;
 
 const APP = 'print-node-options.cjs';
 const work = mkdtempSync(join(tmpdir(), 'otel-startup-path-'));
@@ -120,4 +123,96 @@ test('--require and --import: node -e 0 loads no @opentelemetry package and no i
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout, '0\n', mode);
   }
+});
+
+// The multiprocess hub (src/multiprocess/needed.ts) waits for the app's first load of
+// worker_threads, child_process or cluster, or the warm-up; the marker its children inherit is
+// then in place before the app's next line, however the builtin was loaded.
+test('--require and --import: the multiprocess hub is made at the first load of worker_threads, child_process or cluster, not at preload', async () => {
+  const metrics = { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_NODE_WARMUP_DELAY: '600000' };
+  const marker = 'process.env.OTEL_NODE_MULTIPROCESS_PARENT === String(process.pid)';
+  const loads = {
+    'require worker_threads': "require('node:worker_threads')",
+    'require child_process': "require('child_process')",
+    'require cluster': "require('cluster')",
+    'process.getBuiltinModule': "process.getBuiltinModule('node:child_process')",
+  };
+  for (const mode of ['require', 'import']) {
+    for (const [how, load] of Object.entries(loads)) {
+      const code = `const before = [${marker}, process.moduleLoadList.includes('NativeModule worker_threads')]; ${load}; console.log(JSON.stringify([...before, ${marker}]))`;
+      const res = await runNode(REGISTER[mode], '-e', { args: [code], env: metrics });
+      assert.equal(res.code, 0, res.stderr);
+      // Before Node's synchronous ESM hooks, module.register()'s hooks thread loads worker_threads
+      // at startup (after the hub's check): the app's own load still makes the hub.
+      const expected = has('syncEsmHooks') ? '[false,false,true]' : '[false,true,true]';
+      assert.equal(res.stdout, `${expected}\n`, `${mode}, ${how}: no hub and no worker_threads before, the hub after`);
+    }
+  }
+  // An ES import resolves through the same hook.
+  const dir = mkdtempSync(join(work, 'esm-'));
+  writeFileSync(join(dir, 'app.mjs'), `import 'node:worker_threads';\nconsole.log(${marker});\n`);
+  const res = await runNode(REGISTER.import, join(dir, 'app.mjs'), { env: metrics });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout, 'true\n');
+});
+
+test('the multiprocess hub is made at the warm-up in a process that never loads those builtins', async () => {
+  const res = await runNode(REGISTER.require, '-e', {
+    args: ['setTimeout(() => console.log(process.env.OTEL_NODE_MULTIPROCESS_PARENT === String(process.pid)), 300)'],
+    env: { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_NODE_WARMUP_DELAY: '50' },
+  });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^true$/m);
+});
+
+// src/bundle-cache.ts: our bundle's own V8 code cache, in the default cache directory once an
+// instrumented start has made it, written after an instrumented start, used by the next.
+const bundleCaches = (tmp) => readdirSync(cacheDir(tmp)).filter((f) => /^bundle-.*\.v8$/.test(f));
+const bundleStatus = (stderr) => /debug: bundle code cache: (\w+(?: \w+)*)/.exec(stderr)?.[1];
+
+test('--require and --import: the bundle\'s code cache is written after an instrumented start and used by the next; a bad one is replaced', async () => {
+  for (const mode of ['require', 'import']) {
+    const tmp = freshTmp();
+    const run = () => runNode(REGISTER[mode], APP, { env: { ...quiet, TMPDIR: tmp, OTEL_LOG_LEVEL: 'debug' } });
+    let res = await run();
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'not used', 'no directory before the first instrumented start');
+    assert.deepEqual(bundleCaches(tmp), []);
+    res = await run();
+    assert.equal(bundleStatus(res.stderr), 'none yet');
+    const [name] = bundleCaches(tmp);
+    assert.match(name ?? '', new RegExp(`^bundle-${process.versions.node}-${process.arch}-[0-9a-f]{16}\\.v8$`));
+    assert.equal(statSync(join(cacheDir(tmp), name)).mode & 0o777, 0o600);
+    res = await run();
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'accepted', mode);
+    assert.equal(res.stdout, `NODE_OPTIONS=undefined\n`);
+
+    writeFileSync(join(cacheDir(tmp), name), 'not a code cache');
+    res = await run();
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'rejected');
+    assert.doesNotMatch(res.stderr, /warning|error/);
+    res = await run();
+    assert.equal(bundleStatus(res.stderr), 'accepted', 'rewritten after the rejected one');
+  }
+});
+
+test('the bundle\'s code cache: not written by a process that is not instrumented, nor with OTEL_NODE_COMPILE_CACHE set, nor in a directory others can write', async () => {
+  const tmp = freshTmp();
+  await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp } });
+  assert.ok(existsSync(cacheDir(tmp)), 'an instrumented start made the directory');
+  const npm = await runNode(REGISTER.require, 'tools/npm-cli.js', { env: { ...quiet, TMPDIR: tmp } });
+  assert.equal(npm.code, 0, npm.stderr);
+  assert.deepEqual(bundleCaches(tmp), [], 'a package manager writes none');
+  for (const value of ['none', join(tmp, 'chosen')]) {
+    const res = await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp, OTEL_NODE_COMPILE_CACHE: value, OTEL_LOG_LEVEL: 'debug' } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(bundleStatus(res.stderr), 'not used', value);
+  }
+  assert.deepEqual(bundleCaches(tmp), []);
+  chmodSync(cacheDir(tmp), 0o777);
+  const open = await runNode(REGISTER.require, APP, { env: { ...quiet, TMPDIR: tmp, OTEL_LOG_LEVEL: 'debug' } });
+  assert.equal(bundleStatus(open.stderr), 'not used');
+  assert.deepEqual(bundleCaches(tmp), []);
 });
