@@ -101,6 +101,7 @@ export function launcherFlags(root) {
     plain: [],
     ours,
     'ours-sdk': ours,
+    'ours-bsp': ours,
     upstream: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
     edot: edot && ['--require', edot],
     ddtrace: dd && ['--require', dd],
@@ -112,6 +113,8 @@ export function launcherFlags(root) {
  * What a variant sets over launcherEnv(), each on top of the same local, traces-only setup.
  * - ours-sdk: upstream's SDK path behind our hook instead of our own tracer (OTEL_NODE_TRACER,
  *   docs/configuration.md).
+ * - ours-bsp: our tracer with upstream's BatchSpanProcessor, which keeps span objects until
+ *   export, instead of encoding each span as it ends (OTEL_NODE_TRACES_ENCODE_AT_END=false).
  * - ddtrace-all: dd-trace's sampler keeps every trace. At its defaults its sampling rule has a
  *   rate limiter of DD_TRACE_RATE_LIMIT = 100 traces per second (dd-trace 6.21.0,
  *   packages/dd-trace/src/priority_sampler.js; a negative limit is "unlimited",
@@ -120,6 +123,7 @@ export function launcherFlags(root) {
  */
 export const VARIANT_ENV = {
   'ours-sdk': { OTEL_NODE_TRACER: 'sdk' },
+  'ours-bsp': { OTEL_NODE_TRACES_ENCODE_AT_END: 'false' },
   'ddtrace-all': { DD_TRACE_RATE_LIMIT: '-1' },
 };
 
@@ -127,6 +131,7 @@ export const LAUNCHER_LABELS = {
   plain: 'plain node',
   ours: 'ours --require',
   'ours-sdk': 'ours, OTEL_NODE_TRACER=sdk',
+  'ours-bsp': 'ours, OTEL_NODE_TRACES_ENCODE_AT_END=false',
   upstream: 'upstream register',
   edot: 'EDOT Node.js',
   ddtrace: 'dd-trace default (rate-limited, ~100 traces/s)',

@@ -82,6 +82,30 @@ for (const [mode, how, protocol] of [
   });
 }
 
+// Once the exporter is loaded, spans are queued as bytes, encoded as they ended
+// (src/sdk/encoding-processor.ts): those are sent at exit too, from two scopes, each once.
+for (const [mode, how, protocol] of [
+  ['require', 'exit', 'http/protobuf'],
+  ['import', 'throw', 'http/json'],
+]) {
+  test(`--${mode}: spans queued already encoded at ${how === 'exit' ? 'process.exit(3)' : 'an uncaught exception'} are sent before the process ends (${protocol})`, async () => {
+    const svc = `exit-send-encoded-${how}-${n++}`;
+    const e = { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_METRICS_EXPORTER: 'none', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2', THEN: '3' };
+    const plain = await runNode([], 'encoded-exit-app.cjs', { args: [how], env: e });
+    const ours = await runNode(REGISTER[mode], 'encoded-exit-app.cjs', { args: [how], env: e });
+    assert.equal(ours.code, plain.code);
+    assert.equal(ours.stdout, 'queued\n');
+    assert.equal(head(ours.stderr), head(plain.stderr));
+    // Already there when the process is gone: the send was synchronous.
+    const queued = () => spansOf(svc).filter((s) => s.name.startsWith('queued'));
+    assert.deepEqual(queued().map((s) => `${s.scope} ${s.name}`).sort(), ['encoded-exit-app queued 0', 'encoded-exit-app queued 2', 'other-scope queued 1'], JSON.stringify(spansOf(svc).map((s) => s.name)));
+    // The batch exported before the exit arrives too (or its request was out: "not confirmed").
+    const first = await waitFor(() => spansOf(svc).length >= 5, 5000);
+    if (!first) assert.match(ours.stderr, /not confirmed/);
+    else assert.deepEqual(spansOf(svc).map((s) => s.name).sort(), ['first', 'queued 0', 'queued 1', 'queued 2', 'second']);
+  });
+}
+
 test('process.exit() with the backend down: the exit is held for at most the send bound and says what was lost', async () => {
   const { createServer } = await import('node:net');
   const closed = createServer();
