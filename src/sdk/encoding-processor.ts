@@ -74,10 +74,17 @@ export class EncodingSpanProcessor implements SpanProcessor {
     return this.queued;
   }
 
-  /** At exit: what is queued (not taken out: nothing runs after). */
+  /**
+   * At exit: what is queued, and the batches taken for export that still wait for asynchronous
+   * resource attributes (upstream's processor loses those silently at process.exit()). Not
+   * taken out: nothing runs after.
+   */
   queuedItems(): readonly SpanItems[] {
-    return this.batches.filter((b) => count(b) > 0);
+    return [...this.waiting, ...this.batches.filter((b) => count(b) > 0)];
   }
+
+  /** Batches out of the queue, waiting for their resources' asynchronous attributes before export. */
+  private readonly waiting = new Set<SpanItems>();
 
   onStart(): void {}
 
@@ -150,8 +157,19 @@ export class EncodingSpanProcessor implements SpanProcessor {
       for (const r of resources) {
         if (r.asyncAttributesPending && r.waitForAsyncAttributes) (pending ??= []).push(r.waitForAsyncAttributes());
       }
-      if (pending === undefined) doExport();
-      else Promise.all(pending).then(doExport, reject);
+      if (pending === undefined) return doExport();
+      this.waiting.add(items);
+      const settled = (): void => void this.waiting.delete(items);
+      Promise.all(pending).then(
+        () => {
+          settled();
+          doExport();
+        },
+        (err: unknown) => {
+          settled();
+          reject(err);
+        },
+      );
     });
   }
 
