@@ -124,7 +124,11 @@ export class LazySdk {
       json: s.protocol === 'http/json',
       takesEncoded: () => ownEncoder,
       onDrop: (n) => recordDropped('traces', n),
-      onEncodeError: (err) => recordFailed('traces', 1, `could not be encoded (${errorText(err)})`, lazy.label),
+      onEncodeError: (err) => {
+        // One reason for all: the loss line's reasons stay few; the error itself at debug.
+        this.log.debug(`${lazy.label}: a span could not be encoded (${errorText(err)})`);
+        recordFailed('traces', 1, 'span could not be encoded', lazy.label);
+      },
       context: (require('@opentelemetry/api') as Api).context,
     });
     this.exitAware(s, lazy, processor);
