@@ -273,6 +273,11 @@ for (const proto of ['proto', 'http', 'grpc']) {
     assert.equal(useOwnTraceEncoder(exporter, proto === 'http'), true, 'a second install is a no-op');
     assert.equal(exporter._delegate._serializer, after);
     assert.deepEqual(after.deserializeResponse(before === JsonTraceSerializer ? Buffer.from('{}') : new Uint8Array(0)), {});
+    // A batch encoded as its spans ended goes out as its own bytes (src/sdk/encoding-processor.ts).
+    const spans = handSpans().slice(0, 3);
+    const encode = proto === 'http' ? encodeTraceJson : encodeTraceProto;
+    assert.ok(Buffer.from(after.serializeRequest(SpanBatch.of(spans, proto === 'http'))).equals(encode(spans)));
+    assert.ok(Buffer.from(after.serializeRequest(spans)).equals(encode(spans)));
     exporter.shutdown();
   });
 }
