@@ -4,7 +4,8 @@
 // The steady-state apps (bench/apps/steady/) under `--require register --trace-gc-nvp`, loaded by
 // autocannon (10 connections) on 127.0.0.1, exporting every span over OTLP http/protobuf to the
 // local sink, with our batch processor that encodes each span as it ends (OTEL_NODE_TRACES_ENCODE_AT_END
-// default) and with upstream's BatchSpanProcessor (=false), alternating within each round. Per
+// default) and with upstream's BatchSpanProcessor (=false), alternating within each round, first
+// one then the other. Per
 // run: CPU µs per request, RSS and the young generation's size after the load, and from V8's GC
 // trace the last 8 scavenges' allocated, survived and promoted bytes, and the GC pause time per
 // request over the whole run. The server runs on the last CPU (taskset) when there are 2 or more.
@@ -74,7 +75,14 @@ async function run(app, encode) {
 
 console.log(`GC A/B, Node at ${node}; ${ROUNDS} rounds, ${WARMUP} s warm-up + ${DURATION} s measured; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const results = {};
-for (let i = 0; i < ROUNDS; i++) for (const app of Object.keys(APPS)) for (const [v, e] of Object.entries(VARIANTS)) (results[`${app}/${v}`] ??= []).push(await run(app, e));
+// The variants' order flips every round, so neither always runs first.
+for (let i = 0; i < ROUNDS; i++) {
+  for (const app of Object.keys(APPS)) {
+    const order = Object.entries(VARIANTS);
+    if (i % 2 === 1) order.reverse();
+    for (const [v, e] of order) (results[`${app}/${v}`] ??= []).push(await run(app, e));
+  }
+}
 sink.kill();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const cols = [['req/s', 'rps', 0], ['CPU µs/req', 'cpuUsPerReq', 1], ['GC pause µs/req', 'gcUsPerReq', 2], ['RSS MiB', 'rssMiB', 0], ['new space MiB', 'newSpaceMiB', 0], ['scavenge alloc MiB', 'allocMiB', 1], ['survived MiB', 'survivedMiB', 2], ['promoted MiB', 'promotedMiB', 2], ['mark-compacts', 'markCompacts', 0]];
