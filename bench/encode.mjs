@@ -32,6 +32,7 @@ const { TracerProvider } = require('@opentelemetry/sdk-trace');
 const { JsonTraceSerializer, ProtobufTraceSerializer } = require('@opentelemetry/otlp-transformer');
 const { encodeTraceProto } = require(join(ROOT, 'dist/otlp/proto-trace.js'));
 const { encodeTraceJson } = require(join(ROOT, 'dist/otlp/json-trace.js'));
+const { SpanBatch } = require(join(ROOT, 'dist/otlp/span-batch.js'));
 const shapes = JSON.parse(readFileSync(join(ROOT, 'bench/apps/encode-shapes.json'), 'utf8'));
 
 /** `BATCH` ended SDK spans: one request's spans (first is the server span, the rest its children), repeated. */
@@ -102,8 +103,19 @@ function time(fn, spans) {
 const VARIANTS = {
   'protobuf, upstream': (s) => ProtobufTraceSerializer.serializeRequest(s),
   'protobuf, ours': (s) => encodeTraceProto(s),
+  // Each span encoded as it ends (src/sdk/encoding-processor.ts), then the request assembled.
+  'protobuf, ours, span by span': (s) => {
+    const b = new SpanBatch(false);
+    for (let i = 0; i < s.length; i++) b.add(s[i]);
+    return b.bytes();
+  },
   'JSON, upstream': (s) => JsonTraceSerializer.serializeRequest(s),
   'JSON, ours': (s) => encodeTraceJson(s),
+  'JSON, ours, span by span': (s) => {
+    const b = new SpanBatch(true);
+    for (let i = 0; i < s.length; i++) b.add(s[i]);
+    return b.bytes();
+  },
   'to a worker, one message per span': (s) => {
     for (let i = 0; i < s.length; i++) worker.postMessage(plain(s[i]));
   },

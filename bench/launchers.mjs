@@ -102,6 +102,7 @@ export function launcherFlags(root) {
     ours,
     'ours-sdk': ours,
     'ours-upstream-http': ours,
+    'ours-bsp': ours,
     upstream: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
     edot: edot && ['--require', edot],
     ddtrace: dd && ['--require', dd],
@@ -115,6 +116,8 @@ export function launcherFlags(root) {
  *   docs/configuration.md).
  * - ours-upstream-http: instrumentation-http traces incoming requests too, as before our own
  *   server instrumentation (OTEL_NODE_HTTP_SERVER_INSTRUMENTATION, docs/http-server.md).
+ * - ours-bsp: our tracer with upstream's BatchSpanProcessor, which keeps span objects until
+ *   export, instead of encoding each span as it ends (OTEL_NODE_TRACES_ENCODE_AT_END=false).
  * - ddtrace-all: dd-trace's sampler keeps every trace. At its defaults its sampling rule has a
  *   rate limiter of DD_TRACE_RATE_LIMIT = 100 traces per second (dd-trace 6.21.0,
  *   packages/dd-trace/src/priority_sampler.js; a negative limit is "unlimited",
@@ -124,6 +127,7 @@ export function launcherFlags(root) {
 export const VARIANT_ENV = {
   'ours-sdk': { OTEL_NODE_TRACER: 'sdk' },
   'ours-upstream-http': { OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: 'upstream' },
+  'ours-bsp': { OTEL_NODE_TRACES_ENCODE_AT_END: 'false' },
   'ddtrace-all': { DD_TRACE_RATE_LIMIT: '-1' },
 };
 
@@ -132,6 +136,7 @@ export const LAUNCHER_LABELS = {
   ours: 'ours --require',
   'ours-sdk': 'ours, OTEL_NODE_TRACER=sdk',
   'ours-upstream-http': 'ours, OTEL_NODE_HTTP_SERVER_INSTRUMENTATION=upstream',
+  'ours-bsp': 'ours, OTEL_NODE_TRACES_ENCODE_AT_END=false',
   upstream: 'upstream register',
   edot: 'EDOT Node.js',
   ddtrace: 'dd-trace default (rate-limited, ~100 traces/s)',

@@ -36,7 +36,7 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 3, warmup: 5, duration: 10, connections: 10, node: process.env.BENCH_NODE, workloads: Object.keys(WORKLOADS), variants: Object.keys(LAUNCHER_LABELS), env: {}, json: undefined };
+  const o = { rounds: 3, warmup: 5, duration: 10, connections: 10, node: process.env.BENCH_NODE, workloads: Object.keys(WORKLOADS), variants: Object.keys(LAUNCHER_LABELS).filter((v) => v !== 'ours-bsp'), env: {}, json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : die(`${a} needs a value`));
@@ -53,7 +53,7 @@ function parseArgs(argv) {
   --connections N   autocannon connections (default 10)
   --workload W      http or express (default both; repeatable)
   --variant V       ${Object.keys(LAUNCHER_LABELS).join(', ')}
-                    (default all; repeatable; plain always runs)
+                    (default all but ours-bsp; repeatable; plain always runs)
   --env K=V         extra environment for every server (repeatable)
   --node LIST       Node for the servers: "24", "22" or a path; a comma-separated list ("24,22")
                     runs the whole bench once per Node, in turn (default the repo's Node 24)
@@ -209,6 +209,7 @@ async function measure(workload, variant) {
       cpuUsPerReq: cpuUs / requests,
       cpuPct: cpuUs / 1e4 / opts.duration,
       rssMiB: after.rss / 2 ** 20,
+      newSpaceMiB: after.newSpace / 2 ** 20,
       requests,
       errors: r.errors + r.non2xx,
       sinkPosts: sinkAfter.posts - sinkBefore.posts,
@@ -268,7 +269,7 @@ const median = (xs) => {
 const summary = {};
 for (const w of opts.workloads) {
   console.log(`\n${WORKLOADS[w].title}: medians over ${opts.rounds} rounds (min-max of the throughput ratio across rounds)`);
-  const head = ['variant', 'req/s', 'x plain', '(range)', 'p50 ms', 'p99 ms', 'CPU µs/req', 'server CPU %', 'RSS MiB', 'x plain', 'traces/s', 'traced %', 'spans/req', 'sink B/req', 'ok'];
+  const head = ['variant', 'req/s', 'x plain', '(range)', 'p50 ms', 'p99 ms', 'CPU µs/req', 'server CPU %', 'RSS MiB', 'x plain', 'new space MiB', 'traces/s', 'traced %', 'spans/req', 'sink B/req', 'ok'];
   const rows = [];
   const plainRuns = results[`${w}/plain`];
   for (const v of variants) {
@@ -277,7 +278,7 @@ for (const w of opts.workloads) {
     const m = (k) => median(ok.map((r) => r[k]));
     // Ratio per round (each against the plain run of the same round), then the spread.
     const perRound = runs.map((r, i) => (r.ok && plainRuns[i]?.ok ? r.rps / plainRuns[i].rps : NaN)).filter(Number.isFinite);
-    const s = { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUsPerReq: m('cpuUsPerReq'), cpuPct: m('cpuPct'), rssMiB: m('rssMiB'), sinkBytesPerReq: m('sinkBytesPerReq'), tracesPerSec: m('tracesPerSec'), tracedPct: m('tracedPct'), spansPerReq: m('spansPerReq'), ratio: median(perRound), ratioMin: Math.min(...perRound), ratioMax: Math.max(...perRound), ok: ok.length, of: runs.length };
+    const s = { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUsPerReq: m('cpuUsPerReq'), cpuPct: m('cpuPct'), rssMiB: m('rssMiB'), newSpaceMiB: m('newSpaceMiB'), sinkBytesPerReq: m('sinkBytesPerReq'), tracesPerSec: m('tracesPerSec'), tracedPct: m('tracedPct'), spansPerReq: m('spansPerReq'), ratio: median(perRound), ratioMin: Math.min(...perRound), ratioMax: Math.max(...perRound), ok: ok.length, of: runs.length };
     summary[`${w}/${v}`] = s;
     const plain = summary[`${w}/plain`];
     rows.push([
@@ -291,6 +292,7 @@ for (const w of opts.workloads) {
       s.cpuPct.toFixed(0),
       s.rssMiB.toFixed(0),
       `${(s.rssMiB / plain.rssMiB).toFixed(2)}x`,
+      s.newSpaceMiB.toFixed(0),
       s.tracesPerSec.toFixed(0),
       v === 'plain' ? '' : s.tracedPct.toFixed(0),
       s.spansPerReq.toFixed(2),
@@ -308,7 +310,8 @@ for (const w of opts.workloads) {
   for (const r of rows) console.log(line(r));
 }
 console.log('\nx plain: ratio to plain node in the same round (median; range over rounds). CPU µs/req: the server process');
-console.log("only (process.cpuUsage() over the measured window / requests). RSS: the server's, right after the load.");
+console.log("only (process.cpuUsage() over the measured window / requests). RSS: the server's, right after the load;");
+console.log("new space: the size of V8's young generation then (v8.getHeapSpaceStatistics()).");
 console.log('server CPU %: its CPU time over the window (100 = one full core). traces/s: traces (root spans) that started');
 console.log('in the window and reached the sink, counted once the server stopped and flushed, per second; traced %: the');
 console.log('same per request served (100: every request exported); spans/req: spans that started in the window and reached');

@@ -108,6 +108,13 @@ export const TABLE = {
   OTEL_BSP_EXPORT_TIMEOUT: msVar({ group: 'processors', default: 30000, min: 1, description: 'Milliseconds one span export may take.' }),
   OTEL_BSP_MAX_QUEUE_SIZE: itemsVar({ group: 'processors', default: 2048, description: 'Spans kept waiting for export; more are dropped.' }),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: itemsVar({ group: 'processors', default: 512, description: 'Spans per export; at most OTEL_BSP_MAX_QUEUE_SIZE.' }),
+  OTEL_NODE_TRACES_ENCODE_AT_END: booleanVar({
+    group: 'processors',
+    standard: false,
+    default: true,
+    description:
+      'With our tracer and the OTLP traces exporter, each span is encoded to OTLP bytes when it ends and the batch queue holds bytes, not span objects (less memory and GC under load). false: upstream\'s BatchSpanProcessor, which keeps the span objects until export.',
+  }),
   OTEL_BLRP_SCHEDULE_DELAY: msVar({ group: 'processors', default: 1000, min: 0, description: 'Milliseconds between two exports of the batch log record processor.' }),
   OTEL_BLRP_EXPORT_TIMEOUT: msVar({ group: 'processors', default: 30000, min: 1, description: 'Milliseconds one log record export may take.' }),
   OTEL_BLRP_MAX_QUEUE_SIZE: itemsVar({ group: 'processors', default: 2048, description: 'Log records kept waiting for export; more are dropped.' }),

@@ -23,6 +23,13 @@ export class ByteBuffer {
     this.buf = next;
   }
 
+  /** Bytes as they are (written earlier by another writer). */
+  put(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   /** A copy of what was written: the buffer is reused by the next request. */
   finish(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);

@@ -1,7 +1,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { groupSpans } from './group';
+import { groupSpans, type ScopeGroup } from './group';
 import { JsonWriter } from './json-writer';
-import { type EventLike, type LinkLike, type ScopeLike, type SpanLike, spanFlags } from './types';
+import { type EventLike, type LinkLike, type ResourceLike, type ScopeLike, type SpanLike, spanFlags } from './types';
 
 /** Nanoseconds since the epoch as a decimal string, as upstream's JSON encoder writes them (BigInt of the truncated parts). */
 function nanos(w: JsonWriter, t: HrTime): void {
@@ -116,7 +116,7 @@ function linkJson(w: JsonWriter, l: LinkLike): void {
 }
 
 /** One span, keys in upstream's order (JsonTraceSerializer 0.300's object, stringified). */
-function spanJson(w: JsonWriter, span: SpanLike): void {
+export function spanJson(w: JsonWriter, span: SpanLike): void {
   const ctx = span.spanContext();
   const parent = span.parentSpanContext;
   w.raw('{"traceId":');
@@ -161,19 +161,19 @@ let shared: JsonWriter | undefined;
 /** Above this the shared buffer is dropped after use, so one huge batch does not stay resident. */
 const KEEP_BYTES = 4 * 1024 * 1024;
 
-/**
- * An OTLP/JSON ExportTraceServiceRequest, the same text upstream's JsonTraceSerializer (0.300)
- * writes (hex ids, nanoseconds as decimal strings, its key order), written as UTF-8 in one pass
- * instead of an object tree, JSON.stringify, then TextEncoder.
- */
-export function encodeTraceJson(spans: readonly SpanLike[]): Buffer {
+interface Framed<G> {
+  readonly resource: ResourceLike;
+  readonly scopes: readonly G[];
+}
+
+/** The request's text around the groups given; `body` writes each scope's spans, comma-separated. */
+function writeRequest<G extends { readonly scope: ScopeLike }>(groups: readonly Framed<G>[], body: (w: JsonWriter, group: G) => void): Buffer {
   // Re-entered only if an attribute getter exported spans: that call gets its own writer.
   const w = shared ?? new JsonWriter();
   shared = undefined;
   w.pos = 0;
   try {
     w.raw('{"resourceSpans":[');
-    const groups = groupSpans(spans);
     for (let r = 0; r < groups.length; r++) {
       const { resource, scopes } = groups[r]!;
       const schemaUrl = resource.schemaUrl ? resource.schemaUrl : undefined;
@@ -183,16 +183,13 @@ export function encodeTraceJson(spans: readonly SpanLike[]): Buffer {
       opt(w, 'schemaUrl', schemaUrl);
       w.raw('},"scopeSpans":[');
       for (let s = 0; s < scopes.length; s++) {
-        const { scope, spans: list } = scopes[s]!;
+        const group = scopes[s]!;
         w.raw(s === 0 ? '{"scope":' : ',{"scope":');
-        scopeJson(w, scope);
+        scopeJson(w, group.scope);
         w.raw(',"spans":[');
-        for (let i = 0; i < list.length; i++) {
-          if (i > 0) w.raw(',');
-          spanJson(w, list[i]!);
-        }
+        body(w, group);
         w.raw(']');
-        opt(w, 'schemaUrl', scope.schemaUrl);
+        opt(w, 'schemaUrl', group.scope.schemaUrl);
         w.raw('}');
       }
       w.raw(']');
@@ -204,4 +201,34 @@ export function encodeTraceJson(spans: readonly SpanLike[]): Buffer {
   } finally {
     if (w.buf.length <= KEEP_BYTES) shared = w;
   }
+}
+
+const spansBody = (w: JsonWriter, group: ScopeGroup): void => {
+  const list = group.spans;
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) w.raw(',');
+    spanJson(w, list[i]!);
+  }
+};
+
+/**
+ * An OTLP/JSON ExportTraceServiceRequest, the same text upstream's JsonTraceSerializer (0.300)
+ * writes (hex ids, nanoseconds as decimal strings, its key order), written as UTF-8 in one pass
+ * instead of an object tree, JSON.stringify, then TextEncoder.
+ */
+export function encodeTraceJson(spans: readonly SpanLike[]): Buffer {
+  return writeRequest(groupSpans(spans), spansBody);
+}
+
+/** A scope's spans as JSON text written earlier, comma-separated. */
+export interface EncodedScope {
+  readonly scope: ScopeLike;
+  readonly bytes: Uint8Array;
+}
+
+const bytesBody = (w: JsonWriter, group: EncodedScope): void => w.put(group.bytes);
+
+/** The request around span text written earlier, grouped as encodeTraceJson groups spans. */
+export function encodeTraceJsonFrom(groups: readonly Framed<EncodedScope>[]): Buffer {
+  return writeRequest(groups, bytesBody);
 }

@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
-import { groupSpans } from './group';
+import { groupSpans, type ScopeGroup } from './group';
 import { ProtoWriter } from './proto-writer';
-import { type EventLike, type LinkLike, type ScopeLike, type SpanLike, spanFlags } from './types';
+import { type EventLike, type LinkLike, type ResourceLike, type ScopeLike, type SpanLike, spanFlags } from './types';
 
 // Tags, (field << 3) | wire type, from opentelemetry-proto's trace.proto and common.proto.
 const LEN = 2;
@@ -91,7 +91,7 @@ function writeLink(w: ProtoWriter, l: LinkLike): void {
 }
 
 /** One Span message, fields in upstream's order and presence (byte-identical output). */
-function writeSpan(w: ProtoWriter, span: SpanLike): void {
+export function writeSpan(w: ProtoWriter, span: SpanLike): void {
   // Most spans are 128 bytes to 16 KiB long: two bytes reserved for the length.
   const m = w.begin(tag(2, LEN), 2);
   const ctx = span.spanContext();
@@ -126,19 +126,23 @@ let shared: ProtoWriter | undefined;
 /** Above this the shared buffer is dropped after use, so one huge batch does not stay resident. */
 const KEEP_BYTES = 4 * 1024 * 1024;
 
+/** One ScopeSpans' content: its scope, then its Span messages, written by `body`. */
+interface Framed<G> {
+  readonly resource: ResourceLike;
+  readonly scopes: readonly G[];
+}
+
 /**
- * An OTLP ExportTraceServiceRequest as protobuf bytes, written in one pass from the spans'
- * public fields. Byte-identical to upstream's ProtobufTraceSerializer (0.300) for the same spans
- * (test/unit/otlp-encoder.test.mjs), except that equal scopes given as distinct objects share
- * one ScopeSpans (see groupSpans).
+ * An ExportTraceServiceRequest around the groups given: per resource its ResourceSpans, per
+ * scope its ScopeSpans, whose Span messages `body` writes (from span objects, or bytes written
+ * when the spans ended: span-batch.ts).
  */
-export function encodeTraceProto(spans: readonly SpanLike[]): Buffer {
+function writeRequest<G extends { readonly scope: ScopeLike }>(groups: readonly Framed<G>[], body: (w: ProtoWriter, group: G) => void): Buffer {
   // Re-entered only if an attribute getter exported spans: that call gets its own writer.
   const w = shared ?? new ProtoWriter();
   shared = undefined;
   w.pos = 0;
   try {
-    const groups = groupSpans(spans);
     for (let r = 0; r < groups.length; r++) {
       const { resource, scopes } = groups[r]!;
       const rs = w.begin(tag(1, LEN), 3);
@@ -147,11 +151,11 @@ export function encodeTraceProto(spans: readonly SpanLike[]): Buffer {
       w.tagVarint(tag(2, 0), 0);
       w.end(res, 2);
       for (let s = 0; s < scopes.length; s++) {
-        const { scope, spans: list } = scopes[s]!;
+        const group = scopes[s]!;
         const ss = w.begin(tag(2, LEN), 3);
-        writeScope(w, scope);
-        for (let i = 0; i < list.length; i++) writeSpan(w, list[i]!);
-        if (scope.schemaUrl) w.tagString(tag(3, LEN), scope.schemaUrl);
+        writeScope(w, group.scope);
+        body(w, group);
+        if (group.scope.schemaUrl) w.tagString(tag(3, LEN), group.scope.schemaUrl);
         w.end(ss, 3);
       }
       if (resource.schemaUrl) w.tagString(tag(3, LEN), resource.schemaUrl);
@@ -161,4 +165,32 @@ export function encodeTraceProto(spans: readonly SpanLike[]): Buffer {
   } finally {
     if (w.buf.length <= KEEP_BYTES) shared = w;
   }
+}
+
+const spansBody = (w: ProtoWriter, group: ScopeGroup): void => {
+  const list = group.spans;
+  for (let i = 0; i < list.length; i++) writeSpan(w, list[i]!);
+};
+
+/**
+ * An OTLP ExportTraceServiceRequest as protobuf bytes, written in one pass from the spans'
+ * public fields. Byte-identical to upstream's ProtobufTraceSerializer (0.300) for the same spans
+ * (test/unit/otlp-encoder.test.mjs), except that equal scopes given as distinct objects share
+ * one ScopeSpans (see groupSpans).
+ */
+export function encodeTraceProto(spans: readonly SpanLike[]): Buffer {
+  return writeRequest(groupSpans(spans), spansBody);
+}
+
+/** A scope's Span messages, already written (tag, length and body each). */
+export interface EncodedScope {
+  readonly scope: ScopeLike;
+  readonly bytes: Uint8Array;
+}
+
+const bytesBody = (w: ProtoWriter, group: EncodedScope): void => w.put(group.bytes);
+
+/** The request around Span messages written earlier, grouped as encodeTraceProto groups spans. */
+export function encodeTraceProtoFrom(groups: readonly Framed<EncodedScope>[]): Buffer {
+  return writeRequest(groups, bytesBody);
 }

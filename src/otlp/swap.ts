@@ -1,5 +1,6 @@
 import { encodeTraceJson } from './json-trace';
 import { encodeTraceProto } from './proto-trace';
+import { SpanBatch } from './span-batch';
 import type { SpanLike } from './types';
 
 /** The serializer contract of @opentelemetry/otlp-exporter-base 0.300 (ISerializer in otlp-transformer). */
@@ -40,7 +41,8 @@ export function useOwnTraceEncoder(exporter: unknown, json: boolean): boolean {
   const encode = json ? encodeTraceJson : encodeTraceProto;
   const own: Serializer & { [OWN]: true } = {
     [OWN]: true,
-    serializeRequest: (spans: unknown) => encode(spans as readonly SpanLike[]),
+    // A SpanBatch (encoding-processor.ts) was encoded as its spans ended, in this exporter's format.
+    serializeRequest: (spans: unknown) => (spans instanceof SpanBatch ? spans.bytes() : encode(spans as readonly SpanLike[])),
     deserializeResponse: (data: Uint8Array) => upstream.deserializeResponse(data),
   };
   delegate._serializer = own;

@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { withSdkDiagSilenced } from '../diag';
 import type { Logger } from '../log';
 import { errorText } from '../log';
-import { encodeTraceJson } from '../otlp/json-trace';
-import { encodeTraceProto } from '../otlp/proto-trace';
+import { SpanBatch, joinRequests } from '../otlp/span-batch';
+import type { SpanLike } from '../otlp/types';
+import { EncodingSpanProcessor } from './encoding-processor';
 import type { OtlpSettings } from './exporters';
 import { NETWORK } from './otlp-transport';
 
@@ -33,6 +34,20 @@ export function queuedSpans(processor: object): readonly ReadableSpan[] {
   return Array.isArray(q) ? (q as ReadableSpan[]) : [];
 }
 
+/** What is queued in a span processor at exit: upstream's BatchSpanProcessor or ours. */
+export function queuedItems(processor: object): readonly (readonly SpanLike[] | SpanBatch)[] {
+  if (processor instanceof EncodingSpanProcessor) return processor.queuedItems();
+  const spans = queuedSpans(processor);
+  return spans.length > 0 ? [spans] : [];
+}
+
+/** How many spans `items` holds. */
+export function countSpans(items: readonly (readonly SpanLike[] | SpanBatch)[]): number {
+  let n = 0;
+  for (const i of items) n += i instanceof SpanBatch ? i.count : i.length;
+  return n;
+}
+
 /**
  * Spans ended but not yet through an export, for the one moment when nothing asynchronous can
  * run any more: process.exit() and uncaught exceptions end the process right after 'exit'.
@@ -43,19 +58,27 @@ export function queuedSpans(processor: object): readonly ReadableSpan[] {
 export class ExitSend {
   constructor(
     private readonly settings: OtlpSettings,
-    private readonly pending: () => readonly ReadableSpan[],
+    /** Spans as objects, or encoded as they ended (SpanBatch, in this exporter's format). */
+    private readonly pending: () => readonly (readonly SpanLike[] | SpanBatch)[],
     private readonly log: Logger,
   ) {}
 
   /** Synchronous. What became of the pending spans, or undefined when there were none. */
   sendNow(): ExitOutcome | undefined {
-    const spans = this.pending();
-    if (spans.length === 0) return undefined;
+    const items = this.pending();
+    const n = countSpans(items);
+    if (n === 0) return undefined;
     const s = this.settings;
     try {
       const json = s.protocol === 'http/json';
       // Asynchronous resource attributes (the container id) not settled by now are left out.
-      const body = withSdkDiagSilenced(() => (json ? encodeTraceJson : encodeTraceProto)(spans));
+      const body = withSdkDiagSilenced(() => {
+        // Spans kept as objects go into one request part, each batch already encoded into its own.
+        const objects = items.filter((i): i is readonly SpanLike[] => !(i instanceof SpanBatch)).flat();
+        const batches = items.filter((i): i is SpanBatch => i instanceof SpanBatch);
+        if (objects.length > 0) batches.unshift(SpanBatch.of(objects, json));
+        return joinRequests(batches.map((b) => b.bytes()), json);
+      });
       const timeout = Math.min(s.timeoutMillis, EXIT_SEND_MS);
       const res = spawnSync(process.execPath, ['-e', SENDER], {
         input: body,
@@ -69,7 +92,6 @@ export class ExitSend {
           OTEL_EXIT_TIMEOUT: String(timeout),
         },
       });
-      const n = spans.length;
       if (res.status === 0) return { n, outcome: 'delivered' };
       // Killed at the deadline, or its own timeout: the request may have reached the backend.
       if (res.status === null || res.status === UNANSWERED) return { n, outcome: 'unknown' };
@@ -77,7 +99,7 @@ export class ExitSend {
       return { n, outcome: 'failed', reason: `sent at exit: ${NETWORK[code] ?? (code || 'failed')}` };
     } catch (err) {
       this.log.debug(`exit send: ${errorText(err)}`);
-      return { n: spans.length, outcome: 'failed', reason: `sent at exit: ${errorText(err)}` };
+      return { n, outcome: 'failed', reason: `sent at exit: ${errorText(err)}` };
     }
   }
 }

@@ -103,6 +103,8 @@ export type TraceEncoder = 'own' | 'upstream';
 export interface OtlpOptions {
   /** Traces only; default 'own'. */
   readonly encoder?: TraceEncoder;
+  /** Called when the exporter is created with our trace encoder in it (it then takes SpanBatch items). */
+  readonly onOwnEncoder?: () => void;
 }
 
 function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown>, opts: OtlpOptions, label: string, log: Logger): Exporter<unknown> {
@@ -127,8 +129,9 @@ function loadOtlp(s: OtlpSettings, signal: Signal, extra: Record<string, unknown
   const exporter = withSdkWarningsMuted(() => new Ctor(options));
   installExportErrorHandler();
   if (!installResilientTransport(exporter, s.protocol === 'grpc', mismatchWarning(s, label, log))) log.debug(`${label}: upstream's transport is not where we expect it; using its own retries`);
-  if (signal === 'traces' && (opts.encoder ?? 'own') === 'own' && !useOwnTraceEncoder(exporter, s.protocol === 'http/json')) {
-    log.debug(`${label}: upstream's serializer is not where we expect it; using it`);
+  if (signal === 'traces' && (opts.encoder ?? 'own') === 'own') {
+    if (useOwnTraceEncoder(exporter, s.protocol === 'http/json')) opts.onOwnEncoder?.();
+    else log.debug(`${label}: upstream's serializer is not where we expect it; using it`);
   }
   return exporter;
 }

@@ -1,6 +1,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { Logger } from '../log';
 import { errorText } from '../log';
+import { SpanBatch } from '../otlp/span-batch';
 import { recordDropped, recordExportDuration, recordExported, recordFailed, recordUnknown, type Signal } from './export-stats';
 import { ExportFailure, type ExportProgress, offerProgress } from './otlp-transport';
 
@@ -18,6 +19,7 @@ const FAILED = 1;
 /** Spans and log records come in arrays; metrics as one ResourceMetrics, counted in data points. */
 function countItems(items: unknown): number {
   if (Array.isArray(items)) return items.length;
+  if (items instanceof SpanBatch) return items.count;
   let n = 0;
   const scopes = (items as { scopeMetrics?: { metrics?: { dataPoints?: unknown[] }[] }[] } | undefined)?.scopeMetrics ?? [];
   for (const s of scopes) for (const m of s.metrics ?? []) n += m.dataPoints?.length ?? 0;

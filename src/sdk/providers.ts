@@ -2,10 +2,13 @@ import type { Context, Logger as ApiLogger, LoggerOptions, LoggerProvider, Meter
 import type { Resource } from '@opentelemetry/resources';
 import type { Values } from '../config/table';
 import { errorText, type Logger } from '../log';
-import { queueDropCounter, recordExported, recordFailed, recordUnknown } from './export-stats';
-import { ExitSend, canSendAtExit, queuedSpans } from './exit-send';
-import { settleAllExports } from './lazy-exporter';
-import { exporterNames, otlpExporter, otlpSettings, zipkinExporter } from './exporters';
+import { queueDropCounter, recordDropped, recordExported, recordFailed, recordUnknown } from './export-stats';
+import { ExitSend, canSendAtExit, countSpans, queuedItems } from './exit-send';
+import { EncodingSpanProcessor, type SpanItems } from './encoding-processor';
+import { type LazyExporter, settleAllExports } from './lazy-exporter';
+import { exporterNames, otlpExporter, type OtlpSettings, otlpSettings, zipkinExporter } from './exporters';
+import type { SpanBatch } from '../otlp/span-batch';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { prometheusReader } from './prometheus';
 import type { Include, Multiprocess } from '../multiprocess';
 import { batchOptions, noopMeter, spanLimits, temporalitySelector } from './sdk-options';
@@ -103,19 +106,43 @@ export class LazySdk {
 
   /** The OTLP span processor, with the exit-time sender beside it when the settings allow one. */
   private otlpTraces(t: typeof import('@opentelemetry/sdk-trace'), batch: BatchConfig): import('@opentelemetry/sdk-trace').SpanProcessor {
-    type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
-    // OTEL_NODE_TRACER=sdk is today's path whole: upstream's serializer too.
-    const encoder = this.values.OTEL_NODE_TRACER === 'sdk' ? 'upstream' : 'own';
-    const lazy = otlpExporter<Spans>(this.config, 'traces', this.log, {}, { encoder });
-    const processor = new t.BatchSpanProcessor({ exporter: lazy, ...batch });
     const s = otlpSettings(this.config, 'traces');
+    // OTEL_NODE_TRACER=sdk is today's path whole: upstream's processor and serializer too.
+    if (this.values.OTEL_NODE_TRACER === 'sdk' || !this.values.OTEL_NODE_TRACES_ENCODE_AT_END) {
+      type Spans = import('@opentelemetry/sdk-trace').ReadableSpan[];
+      const encoder = this.values.OTEL_NODE_TRACER === 'sdk' ? 'upstream' : 'own';
+      const lazy = otlpExporter<Spans>(this.config, 'traces', this.log, {}, { encoder });
+      const processor = new t.BatchSpanProcessor({ exporter: lazy, ...batch });
+      this.exitAware(s, lazy, processor);
+      return processor;
+    }
+    let ownEncoder = false;
+    const lazy = otlpExporter<SpanItems>(this.config, 'traces', this.log, {}, { encoder: 'own', onOwnEncoder: () => (ownEncoder = true) });
+    const processor = new EncodingSpanProcessor({
+      ...batch,
+      exporter: lazy,
+      json: s.protocol === 'http/json',
+      takesEncoded: () => ownEncoder,
+      onDrop: (n) => recordDropped('traces', n),
+      onEncodeError: (err) => {
+        // One reason for all: the loss line's reasons stay few; the error itself at debug.
+        this.log.debug(`${lazy.label}: a span could not be encoded (${errorText(err)})`);
+        recordFailed('traces', 1, 'span could not be encoded', lazy.label);
+      },
+      context: (require('@opentelemetry/api') as Api).context,
+    });
+    this.exitAware(s, lazy, processor);
+    return processor;
+  }
+
+  /** Sends what `processor` still queues, and what `lazy` still retries, at exit when the settings allow it; else counts it lost. */
+  private exitAware<I>(s: OtlpSettings, lazy: LazyExporter<I>, processor: object): void {
     if (canSendAtExit(s)) {
-      this.exitSend = new ExitSend(s, () => [...lazy.takeIdle().flat(), ...queuedSpans(processor)], this.log);
+      this.exitSend = new ExitSend(s, () => [...(lazy.takeIdle() as (ReadableSpan[] | SpanBatch)[]), ...queuedItems(processor)], this.log);
       this.exitLabel = lazy.label;
     } else {
       this.unsendable.push({ processor, label: lazy.label });
     }
-    return processor;
   }
 
   /**
@@ -125,7 +152,7 @@ export class LazySdk {
    */
   sendAtExit(): void {
     for (const u of this.unsendable) {
-      const n = queuedSpans(u.processor).length;
+      const n = countSpans(queuedItems(u.processor));
       if (n > 0) recordFailed('traces', n, 'not sent before exit (queued; no exit-time send for this exporter)', u.label);
     }
     const r = this.exitSend?.sendNow();

@@ -82,6 +82,34 @@ for (const [mode, how, protocol] of [
   });
 }
 
+// Once the exporter is loaded, spans are queued as bytes, encoded as they ended
+// (src/sdk/encoding-processor.ts): those are sent at exit too, from two scopes, each once. With
+// the host and container detectors the first batch waits for their asynchronous attributes
+// (read from files), so the exporter may not be loaded yet; with the env detector alone it is.
+for (const [mode, how, protocol, detectors] of [
+  ['require', 'exit', 'http/protobuf', 'env'],
+  ['import', 'throw', 'http/json', 'env'],
+  ['require', 'exit', 'http/protobuf', 'env,host,os,process,container'],
+]) {
+  test(`--${mode}: spans queued (encoded once the exporter is loaded) at ${how === 'exit' ? 'process.exit(3)' : 'an uncaught exception'} are sent before the process ends (${protocol}, detectors ${detectors})`, async () => {
+    const svc = `exit-send-encoded-${how}-${n++}`;
+    const e = { OTEL_SERVICE_NAME: svc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_METRICS_EXPORTER: 'none', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2', OTEL_NODE_RESOURCE_DETECTORS: detectors, THEN: '3' };
+    const plain = await runNode([], 'encoded-exit-app.cjs', { args: [how], env: e });
+    const ours = await runNode(REGISTER[mode], 'encoded-exit-app.cjs', { args: [how], env: e });
+    assert.equal(ours.code, plain.code);
+    assert.equal(ours.stdout, 'queued\n');
+    assert.equal(head(ours.stderr), head(plain.stderr));
+    // Already there when the process is gone: the send was synchronous.
+    const queued = () => spansOf(svc).filter((s) => s.name.startsWith('queued'));
+    assert.deepEqual(queued().map((s) => `${s.scope} ${s.name}`).sort(), ['encoded-exit-app queued 0', 'encoded-exit-app queued 2', 'other-scope queued 1'], JSON.stringify(spansOf(svc).map((s) => s.name)));
+    // The first batch arrives too, once: exported before the exit, or sent at exit if it was
+    // still waiting for resource attributes; or its request was out ("not confirmed").
+    const all = await waitFor(() => spansOf(svc).length >= 5, 5000);
+    if (!all) assert.match(ours.stderr, /not confirmed/, JSON.stringify(spansOf(svc).map((s) => s.name)));
+    else assert.deepEqual(spansOf(svc).map((s) => s.name).sort(), ['first', 'queued 0', 'queued 1', 'queued 2', 'second']);
+  });
+}
+
 test('process.exit() with the backend down: the exit is held for at most the send bound and says what was lost', async () => {
   const { createServer } = await import('node:net');
   const closed = createServer();

@@ -1,7 +1,8 @@
 // The promises to users that the tracer must keep (issue 19), under the default tracer and under
 // the SDK path (OTEL_NODE_TRACER=sdk): a configurator plugin's span processor or sampler that
 // throws never reaches the app (exit code 0, its output intact, one warning); with the backend
-// down, a flood of spans leaves the heap bounded by the queue, not by the number of spans.
+// down, a flood of spans leaves the heap (and Buffer memory, where encoded spans wait) bounded by
+// the queue, not by the number of spans.
 // (plugins.test.mjs checks the throwing processor among every bad plugin under the default
 // tracer; reliability.test.mjs checks RSS under export faults at 100 requests/s.)
 import assert from 'node:assert/strict';

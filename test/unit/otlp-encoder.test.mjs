@@ -12,6 +12,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { encodeTraceJson } from '../../dist/otlp/json-trace.js';
 import { encodeTraceProto } from '../../dist/otlp/proto-trace.js';
 import { useOwnTraceEncoder } from '../../dist/otlp/swap.js';
+import { joinRequests, SpanBatch } from '../../dist/otlp/span-batch.js';
 import { createServer } from 'node:http';
 
 const require = createRequire(import.meta.url);
@@ -207,6 +208,58 @@ test('the encoder returns its own bytes: a later request does not change an earl
   assert.ok(copy.equals(a));
 });
 
+// Spans encoded one by one as they end (src/otlp/span-batch.ts, for encoding-processor.ts): the
+// request assembled from them must be the one the batch encoders, hence upstream, write.
+function sameIncremental(spans, label) {
+  const proto = SpanBatch.of(spans, false).bytes();
+  assert.ok(proto.equals(encodeTraceProto(spans)), `${label}: protobuf, span by span vs batch`);
+  assert.ok(proto.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans))), `${label}: protobuf, span by span vs upstream`);
+  const json = SpanBatch.of(spans, true).bytes().toString();
+  assert.equal(json, Buffer.from(encodeTraceJson(spans)).toString(), `${label}: JSON, span by span vs batch`);
+  assert.equal(json, Buffer.from(JsonTraceSerializer.serializeRequest(spans)).toString(), `${label}: JSON, span by span vs upstream`);
+}
+
+/** The same spans in another order: resources and scopes interleaved differently. */
+const shuffled = (spans) => spans.map((s, i) => [(i * 7919) % 101, i, s]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+
+test('span by span: byte-identical to upstream, mixed resources and scopes, in several orders', async () => {
+  const spans = await sdkSpans();
+  sameIncremental(spans, 'sdk');
+  sameIncremental([...spans].reverse(), 'sdk reversed');
+  sameIncremental(shuffled(await bigBatch(600)), 'shuffled 600');
+  for (const n of [512, 2000, 1]) sameIncremental(await bigBatch(n), `batch of ${n}`);
+  sameIncremental(handSpans().slice(0, -1), 'hand');
+  // Equal scopes as distinct objects: one ScopeSpans, as our batch encoder writes it.
+  const hand = handSpans();
+  assert.ok(SpanBatch.of(hand, false).bytes().equals(encodeTraceProto(hand)));
+});
+
+test('span by span: a span that cannot be encoded leaves the batch as it was', async () => {
+  const spans = await sdkSpans();
+  for (const json of [false, true]) {
+    const b = new SpanBatch(json);
+    b.add(spans[0]);
+    const broken = Object.assign(Object.create(Object.getPrototypeOf(spans[1])), spans[1], { name: spans[1].name, spanContext: () => ({ traceId: 'x', spanId: undefined, traceFlags: 1 }) });
+    assert.throws(() => b.add(broken));
+    // A new scope whose only span failed: no empty ScopeSpans.
+    const alone = Object.assign(Object.create(Object.getPrototypeOf(spans[1])), spans[1], { instrumentationScope: { name: 'only-broken' }, spanContext: broken.spanContext });
+    assert.throws(() => b.add(alone));
+    b.add(spans[2]);
+    assert.equal(b.count, 2);
+    const expected = json ? encodeTraceJson([spans[0], spans[2]]) : encodeTraceProto([spans[0], spans[2]]);
+    assert.ok(b.bytes().equals(expected), `json=${json}`);
+  }
+});
+
+test('requests joined for the exit send: the protobuf decodes to every span, the JSON parses to every resourceSpans', async () => {
+  const spans = await sdkSpans();
+  const [a, b] = [spans.slice(0, 5), spans.slice(5)];
+  const proto = joinRequests([SpanBatch.of(a, false).bytes(), SpanBatch.of(b, false).bytes()], false);
+  assert.deepEqual(decode(proto).resourceSpans, [...decode(encodeTraceProto(a)).resourceSpans, ...decode(encodeTraceProto(b)).resourceSpans]);
+  const json = JSON.parse(joinRequests([SpanBatch.of(a, true).bytes(), SpanBatch.of([], true).bytes(), SpanBatch.of(b, true).bytes()], true).toString());
+  assert.deepEqual(json.resourceSpans, [...JSON.parse(encodeTraceJson(a)).resourceSpans, ...JSON.parse(encodeTraceJson(b)).resourceSpans]);
+});
+
 // The swap reaches into otlp-exporter-base 0.300's private `_delegate._serializer`
 // (src/otlp/swap.ts): these fail when upstream moves it.
 for (const proto of ['proto', 'http', 'grpc']) {
@@ -220,6 +273,11 @@ for (const proto of ['proto', 'http', 'grpc']) {
     assert.equal(useOwnTraceEncoder(exporter, proto === 'http'), true, 'a second install is a no-op');
     assert.equal(exporter._delegate._serializer, after);
     assert.deepEqual(after.deserializeResponse(before === JsonTraceSerializer ? Buffer.from('{}') : new Uint8Array(0)), {});
+    // A batch encoded as its spans ended goes out as its own bytes (src/sdk/encoding-processor.ts).
+    const spans = handSpans().slice(0, 3);
+    const encode = proto === 'http' ? encodeTraceJson : encodeTraceProto;
+    assert.ok(Buffer.from(after.serializeRequest(SpanBatch.of(spans, proto === 'http'))).equals(encode(spans)));
+    assert.ok(Buffer.from(after.serializeRequest(spans)).equals(encode(spans)));
     exporter.shutdown();
   });
 }
