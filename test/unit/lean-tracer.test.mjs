@@ -175,6 +175,7 @@ test('times: given as Date, epoch ms, HrTime or performance time; event times; e
   const times = (side) => side.spans().map((s) => [s.name, s.startTime, s.endTime, s.duration, s.events.map((e) => e.time)]);
   assert.deepEqual(times(p.lean), times(p.sdk));
   const now = p.lean.provider.getTracer('now').startSpan('now');
+  assert.deepEqual(now.duration, p.sdk.provider.getTracer('now').startSpan('now').duration, 'no duration before the end');
   const wall = Date.now();
   assert.ok(Math.abs(now.startTime[0] * 1000 + now.startTime[1] / 1e6 - wall) < 60_000, 'a start time is wall-clock time');
   now.end();

@@ -88,6 +88,9 @@ function upstreamScope(): Scope {
   }
 }
 
+// Shared: tracers copy the status they are given (ours and sdk-trace's Span.setStatus).
+const STATUS_UNSET: Api.SpanStatus = Object.freeze({ code: 0 });
+const STATUS_ERROR: Api.SpanStatus = Object.freeze({ code: 2 });
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const START = 'http.server.request.start';
 const PROBE = Symbol('otel-autoinstrument http-server attach probe');
@@ -353,19 +356,18 @@ export class HttpServerInstrumentation {
     const { span, request } = p;
     const metric = this.metricAttributes(p);
     const status = response.statusCode;
-    const attributes: Api.Attributes = { 'http.response.status_code': status };
     const route = p.rpc.type === this.core.RPCType.HTTP ? p.rpc.route : undefined;
-    if (route !== undefined) {
-      attributes['http.route'] = route;
-      metric['http.route'] = route;
-    }
+    if (route !== undefined) metric['http.route'] = route;
     const error = status >= 500 && status < 600 ? String(status) : undefined;
     if (status) {
       metric['http.response.status_code'] = status;
       if (error !== undefined) metric['error.type'] ??= error;
     }
     if (this.captureResponse !== undefined) span.setAttributes(this.captureResponse((h) => response.getHeader(h)));
-    span.setAttributes(attributes).setStatus({ code: status >= 100 && status < 500 ? this.api.SpanStatusCode.UNSET : this.api.SpanStatusCode.ERROR });
+    // Upstream's setAttributes({ status code, route }), key by key in the same order.
+    span.setAttribute('http.response.status_code', status);
+    if (route !== undefined) span.setAttribute('http.route', route);
+    span.setStatus(status >= 100 && status < 500 ? STATUS_UNSET : STATUS_ERROR);
     if (error !== undefined) span.setAttribute('error.type', error);
     if (route) span.updateName(`${request.method || 'GET'} ${route}`);
     const custom = this.config.applyCustomAttributesOnSpan;
