@@ -32,6 +32,11 @@ interface State {
 }
 
 const NOT_SAMPLED: SamplingResult = Object.freeze({ decision: 0 });
+// What the sampler is shown for a span started without attributes or links, one for all spans:
+// frozen, so a sampler that wrote into them would throw (contained: not sampled, one warning)
+// rather than change what later spans show it.
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 const RECORD_AND_SAMPLED = 2;
 
 /**
@@ -61,7 +66,7 @@ export class LeanTracer implements Tracer {
     try {
       // The caller's own attributes and links: the sampler decides before they are copied.
       // A plugin's sampler that returns nothing is taken as "not sampled" too.
-      result = this.s.sampler.shouldSample(ctx, trace, name, kind, options.attributes ?? {}, options.links ?? []) ?? NOT_SAMPLED;
+      result = this.s.sampler.shouldSample(ctx, trace, name, kind, options.attributes ?? NO_ATTRIBUTES, options.links ?? NO_LINKS) ?? NOT_SAMPLED;
     } catch (err) {
       this.s.samplerFailed(err);
       result = NOT_SAMPLED;

@@ -70,7 +70,8 @@ export function prototypeBinder(api: typeof Api, prototypes: object[]): (ctx: Ap
     };
   const remove = (original: Method): Method =>
     function (this: Bindable, event, listener) {
-      const bound = this[kCtx] !== undefined && typeof listener === 'function' && listener[kListener] === undefined ? registered(this, event, listener) : undefined;
+      // Not for our own bound listeners nor Node's once-wrappers (removing themselves as they fire).
+      const bound = this[kCtx] !== undefined && typeof listener === 'function' && listener[kListener] === undefined && listener.listener === undefined ? registered(this, event, listener) : undefined;
       return original.call(this, event, bound ?? listener);
     };
   for (const proto of prototypes as Record<string, Method>[]) {
