@@ -4,13 +4,12 @@ import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SamplingResult, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { cleanAny, cleanCount, cleanedPart, type SpanLimits, tally } from './attributes';
 import { SPAN_KEY, withValue } from './context';
-import { OWNED_ATTRIBUTES } from './owned';
+import { OwnedAttributes } from './owned';
 import { spanId, traceId } from './ids';
 import { LeanSpan, type Processors, type Shared } from './span';
 import { SUPPRESS_TRACING } from './suppress';
 
 type Api = typeof import('@opentelemetry/api');
-type Owned = SpanOptions & { [OWNED_ATTRIBUTES]?: true };
 
 
 export interface LeanOptions {
@@ -88,7 +87,7 @@ export class LeanTracer implements Tracer {
       const given = options.attributes;
       if (given !== undefined) {
         // An object our instrumentation built for this span alone, already clean: kept as it is.
-        if ((options as Owned)[OWNED_ATTRIBUTES] === true && (count = cleanCount(given, limits.attributeCountLimit, limits.attributeValueLengthLimit)) >= 0) {
+        if (options instanceof OwnedAttributes && (count = cleanCount(given, limits.attributeCountLimit, limits.attributeValueLengthLimit)) >= 0) {
           attributes = given;
         } else {
           // Cleaning once within the limits drops and counts exactly what upstream's two passes

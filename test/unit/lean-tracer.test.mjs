@@ -16,7 +16,7 @@ import { spanLimits } from '../../dist/sdk/sdk-options.js';
 import { guardProcessor } from '../../dist/sdk/guard-processor.js';
 import { spanId, traceId } from '../../dist/trace/ids.js';
 import { RPC_METADATA_KEY, SPAN_KEY, withValue } from '../../dist/trace/context.js';
-import { OWNED_ATTRIBUTES } from '../../dist/trace/owned.js';
+import { OwnedAttributes } from '../../dist/trace/owned.js';
 
 api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
@@ -352,11 +352,11 @@ test('owned attributes: kept as they are when clean, cleaned as upstream cleans 
   const clean = () => ({ a: 'abc', b: 1, c: true });
   const cases = [clean(), { a: 'abcdefgh', b: 1 }, { a: 'x', b: undefined, c: 2 }, { a: 1, b: 2, c: 3, d: 4 }, { '': 1 }, { a: ['x'] }, { a: null }];
   for (const attrs of cases) {
-    same(pair({ limits }), (t) => t.startSpan('owned', { attributes: { ...attrs }, [OWNED_ATTRIBUTES]: true }).end());
+    same(pair({ limits }), (t) => t.startSpan('owned', new OwnedAttributes(api.SpanKind.SERVER, { ...attrs })).end());
   }
   const p = pair({ limits });
   const given = clean();
-  const span = p.lean.provider.getTracer('s').startSpan('owned', { attributes: given, [OWNED_ATTRIBUTES]: true });
+  const span = p.lean.provider.getTracer('s').startSpan('owned', new OwnedAttributes(api.SpanKind.SERVER, given));
   assert.equal(span.attributes, given, 'a clean owned object is the span\'s own');
   span.setAttribute('d', 'over the count limit');
   assert.equal(span.droppedAttributesCount, 1, 'its entries were counted');

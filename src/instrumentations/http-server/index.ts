@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RPC_METADATA_KEY, SPAN_KEY, withValue } from '../../trace/context';
-import { OWNED_ATTRIBUTES } from '../../trace/owned';
+import { OwnedAttributes } from '../../trace/owned';
 import { DEFAULT_QUERY_STRINGS_TO_REDACT, headerCapture, incomingRequestAttributes, type RequestAttributeOptions } from './attributes';
 import { prototypeBinder } from './bind';
 
@@ -345,9 +345,8 @@ export class HttpServerInstrumentation {
       if (current === undefined || !api.trace.isSpanContextValid(current.spanContext())) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
       if (current.spanContext().isRemote) return current;
     }
-    const options: Api.SpanOptions & { [OWNED_ATTRIBUTES]?: true } = { kind: api.SpanKind.SERVER, attributes };
     // Built here, referenced nowhere else: our tracer may keep it instead of a copy.
-    if (owned) options[OWNED_ATTRIBUTES] = true;
+    const options: Api.SpanOptions = owned ? new OwnedAttributes(api.SpanKind.SERVER, attributes) : { kind: api.SpanKind.SERVER, attributes };
     return (this.tracer as Api.Tracer).startSpan(name, options, parent);
   }
 
