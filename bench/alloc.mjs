@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Heap bytes allocated per request, in process: `npm run build && node bench/alloc.mjs
-// [--app http|express]... [--node 22|24|PATH] [--base DIR] [--env K=V]... [--profile]`.
+// [--app http|express]... [--node 22|24|PATH] [--base DIR] [--env K=V]... [--profile | --cpu [--rounds N]]`.
 //
 // Each variant runs bench/apps/alloc/child.cjs (requests served by bench/apps/http-instr/drive.cjs,
 // no network) in a fresh process with a young generation large enough that a round of requests
@@ -13,7 +13,10 @@
 // read the difference to plain. --profile: the sampling heap profiler instead, printing each
 // variant's top allocation sites (bytes per request, site <- caller); ALLOC_TOP sets how many.
 // ALLOC_N and ALLOC_ROUNDS size the rounds. Allocation counts are not timings: a busy machine
-// does not change them much. Exits 0 whatever the numbers.
+// does not change them much. --cpu: CPU µs per request instead, the same variants alternating
+// for --rounds N (default 3), each a child running bench/apps/http-instr/inproc.cjs (INPROC_N,
+// INPROC_ROUNDS; default here 10000 and 7); reports the fastest round of each variant, the one
+// least disturbed by other processes, and the medians. Exits 0 whatever the numbers.
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -27,20 +30,21 @@ const NODES = { 22: 'node_modules/node22/bin/node', 24: 'node_modules/node/bin/n
 const YOUNG = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
 
 const argv = process.argv.slice(2);
-const o = { apps: [], node: '24', base: undefined, profile: false, env: {} };
+const o = { apps: [], node: '24', base: undefined, profile: false, cpu: false, rounds: 3, env: {} };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
-  if (a === '--profile') {
-    o.profile = true;
+  if (a === '--profile' || a === '--cpu') {
+    o[a.slice(2)] = true;
     continue;
   }
   const v = argv[++i];
   if (a === '--app' && (v === 'http' || v === 'express')) o.apps.push(v);
   else if (a === '--node' && v) o.node = v;
   else if (a === '--base' && v) o.base = resolvePath(v);
+  else if (a === '--rounds' && Number(v) > 0) o.rounds = Number(v);
   else if (a === '--env' && v?.includes('=')) o.env[v.slice(0, v.indexOf('='))] = v.slice(v.indexOf('=') + 1);
   else {
-    console.error('usage: node bench/alloc.mjs [--app http|express]... [--node 22|24|PATH] [--base DIR] [--env K=V]... [--profile]');
+    console.error('usage: node bench/alloc.mjs [--app http|express]... [--node 22|24|PATH] [--base DIR] [--env K=V]... [--profile | --cpu [--rounds N]]');
     process.exit(2);
   }
 }
@@ -61,12 +65,14 @@ const order = o.base ? ['plain', 'base-on', 'on', 'base-off', 'off'] : ['plain',
 
 function run(variant, app) {
   const { flags, env } = VARIANTS[variant];
+  const child = o.cpu ? join(appsDir, 'http-instr', 'inproc.cjs') : join(appsDir, 'alloc', 'child.cjs');
+  const sizes = o.cpu ? { INPROC_APP: app, INPROC_N: process.env.INPROC_N || '10000', INPROC_ROUNDS: process.env.INPROC_ROUNDS || '7' } : { ALLOC_APP: app };
   return new Promise((resolve, reject) => {
-    const c = fork(join(appsDir, 'alloc', 'child.cjs'), [], {
+    const c = fork(child, [], {
       cwd: appsDir,
       execPath: node,
-      execArgv: [...YOUNG, ...flags],
-      env: { ...base, ...env, ALLOC_APP: app, ...(o.profile ? { ALLOC_PROFILE: '1' } : {}) },
+      execArgv: o.cpu ? flags : [...YOUNG, ...flags],
+      env: { ...base, ...env, ...sizes, ...(o.profile ? { ALLOC_PROFILE: '1' } : {}) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let out = '';
@@ -84,8 +90,16 @@ function run(variant, app) {
 }
 
 const version = (await new Promise((r) => fork(join(appsDir, 'steady', 'version.cjs'), [], { execPath: node, env: clean }).once('message', r))).node;
-console.log(`alloc bench: node ${version}, in process; env for the register variants ${JSON.stringify(o.env)}${o.base ? `; base = ${o.base}` : ''}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-for (const app of o.apps) {
+console.log(`alloc bench${o.cpu ? ' --cpu' : ''}: node ${version}, in process; env for the register variants ${JSON.stringify(o.env)}${o.base ? `; base = ${o.base}` : ''}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const app of o.cpu ? o.apps : []) {
+  const rs = Object.fromEntries(order.map((v) => [v, []]));
+  for (let r = 0; r < o.rounds; r++) for (const v of order) rs[v].push(await run(v, app));
+  const best = (v) => Math.min(...rs[v].map((x) => x.min));
+  console.log(`\n${app}: CPU µs per request, fastest round (over plain); median of the children's fastest rounds; each child's (${o.rounds} children per variant, alternating)`);
+  for (const v of order) console.log(`  ${v.padEnd(9)} ${best(v).toFixed(2).padStart(7)} (+${(best(v) - best('plain')).toFixed(2)})  ${median(rs[v].map((x) => x.min)).toFixed(2).padStart(7)}   ${rs[v].map((x) => x.min.toFixed(2)).join(' ')}`);
+}
+for (const app of o.cpu ? [] : o.apps) {
   const rs = {};
   for (const v of order) rs[v] = await run(v, app);
   if (o.profile) {
@@ -101,5 +115,6 @@ for (const app of o.apps) {
     console.log(`  ${v.padEnd(9)} ${r.bytesPerReq.toFixed(0).padStart(7)}  (${r.min.toFixed(0)}..${r.max.toFixed(0)}, rounds of ${r.n})  +${(r.bytesPerReq - rs.plain.bytesPerReq).toFixed(0)}`);
   }
 }
+console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 sink.disconnect();
 process.exit(0);
