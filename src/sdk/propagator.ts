@@ -1,5 +1,47 @@
-import type { TextMapPropagator } from '@opentelemetry/api';
+import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import type { Values } from '../config/table';
+
+/**
+ * core's CompositePropagator, with a loop where its extract builds a closure per call (every
+ * incoming request extracts): each propagator in turn, one that throws skipped with a warning.
+ */
+class Composite implements TextMapPropagator {
+  private readonly names: string[];
+
+  constructor(
+    private readonly list: readonly TextMapPropagator[],
+    private readonly diag: { warn(message: string): void },
+  ) {
+    this.names = [...new Set(list.flatMap((p) => (typeof p.fields === 'function' ? p.fields() : [])))];
+  }
+
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    for (const p of this.list) {
+      try {
+        p.inject(context, carrier, setter);
+      } catch (err) {
+        this.diag.warn(`Failed to inject with ${p.constructor.name}. Err: ${(err as Error | undefined)?.message}`);
+      }
+    }
+  }
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    let ctx = context;
+    for (let i = 0; i < this.list.length; i++) {
+      const p = this.list[i]!;
+      try {
+        ctx = p.extract(ctx, carrier, getter);
+      } catch (err) {
+        this.diag.warn(`Failed to extract with ${p.constructor.name}. Err: ${(err as Error | undefined)?.message}`);
+      }
+    }
+    return ctx;
+  }
+
+  fields(): string[] {
+    return this.names.slice();
+  }
+}
 
 export function buildPropagator(values: Values, extra: readonly TextMapPropagator[] = []): TextMapPropagator | undefined {
   const names = values.OTEL_PROPAGATORS;
@@ -15,5 +57,5 @@ export function buildPropagator(values: Values, extra: readonly TextMapPropagato
       list.push(new b3.B3Propagator({ injectEncoding }));
     }
   }
-  return new core.CompositePropagator({ propagators: [...list, ...extra] });
+  return new Composite([...list, ...extra], (require('@opentelemetry/api') as typeof import('@opentelemetry/api')).diag);
 }

@@ -118,6 +118,23 @@ export function cleanSimple(into: Attributes, from: Attributes, countLimit: numb
 }
 
 /**
+ * How many entries `from` has when cleaning it would copy it unchanged: every value a defined
+ * string (within the length limit), number or boolean under a non-empty key, no more entries
+ * than the count limit. -1 otherwise. Allocates nothing.
+ */
+export function cleanCount(from: Attributes, countLimit: number, lengthLimit: number): number {
+  let count = 0;
+  for (const key in from) {
+    if (!Object.prototype.hasOwnProperty.call(from, key)) return -1;
+    const v = from[key];
+    const t = typeof v;
+    if (key.length === 0 || ++count > countLimit) return -1;
+    if (t === 'string' ? (v as string).length > lengthLimit : t !== 'number' && t !== 'boolean') return -1;
+  }
+  return count;
+}
+
+/**
  * The attributes part of a link or event, spread as upstream spreads it: nothing when there were
  * no attributes (not an object), else the cleaned copy and its dropped count.
  */

@@ -3,7 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 import { Added, addAttribute, cleanedPart, type SpanLimits } from './attributes';
-import { type Clock, durationHr, isTimeInput, millisToHr, spanTime } from './time';
+import { type Clock, durationHr, endsBefore, isTimeInput, millisToHr, spanTime } from './time';
 
 /** What every span of one provider shares: its limits, resource and processors. */
 export interface Shared {
@@ -41,7 +41,8 @@ export class LeanSpan implements Span, ReadableSpan, Clock {
   events: TimedEvent[] = NO_EVENTS;
   status: SpanStatus = UNSET;
   endTime: HrTime = NOT_ENDED;
-  duration: HrTime = NO_DURATION;
+  /** Built on the first read of `duration` (span processors and exporters rarely read it). */
+  private elapsed: HrTime | undefined;
   ended = false;
   droppedEventsCount = 0;
   droppedLinksCount = 0;
@@ -82,6 +83,12 @@ export class LeanSpan implements Span, ReadableSpan, Clock {
         this.links = links;
       }
     }
+  }
+
+  /** End minus start; [-1, -1] until the span ends, as upstream's. */
+  get duration(): HrTime {
+    if (this.endTime === NOT_ENDED) return NO_DURATION;
+    return (this.elapsed ??= durationHr(this.startTime, this.endTime));
   }
 
   spanContext(): SpanContext {
@@ -171,13 +178,11 @@ export class LeanSpan implements Span, ReadableSpan, Clock {
       return;
     }
     let end = spanTime(this, endTime);
-    let duration = durationHr(this.startTime, end);
-    if (duration[0] < 0) {
+    if (endsBefore(this.startTime, end)) {
       end = this.startTime.slice() as HrTime;
-      duration = [0, 0];
+      this.elapsed = [0, 0];
     }
     this.endTime = end;
-    this.duration = duration;
     const p = this.shared.processors;
     for (let i = 0; i < p.onEnding.length; i++) p.onEnding[i]!.onEnding!(this);
     this.ended = true;

@@ -19,6 +19,22 @@ export function addHr(a: HrTime, b: HrTime): HrTime {
   return out;
 }
 
+/** addHr(start, millisToHr(ms)) in one array: the same arithmetic, no intermediate. */
+export function afterHr(start: HrTime, ms: number): HrTime {
+  let sec = start[0] + Math.trunc(ms / 1000);
+  let ns = start[1] + Math.round((ms % 1000) * 1e6);
+  if (ns >= NS_PER_S) {
+    ns -= NS_PER_S;
+    sec += 1;
+  }
+  return [sec, ns];
+}
+
+/** Whether durationHr(start, end) would be negative, without building it. */
+export function endsBefore(start: HrTime, end: HrTime): boolean {
+  return end[0] - start[0] - (end[1] - start[1] < 0 ? 1 : 0) < 0;
+}
+
 export function durationHr(start: HrTime, end: HrTime): HrTime {
   let s = end[0] - start[0];
   let ns = end[1] - start[1];
@@ -64,5 +80,5 @@ export function spanTime(c: Clock, t: TimeInput | undefined): HrTime {
   if (t instanceof Date) return millisToHr(t.getTime());
   if (isHrTime(t)) return t;
   if (c.startGiven) return millisToHr(Date.now());
-  return addHr(c.startTime, millisToHr(performance.now() - c.startPerf));
+  return afterHr(c.startTime, performance.now() - c.startPerf);
 }

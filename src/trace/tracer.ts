@@ -2,7 +2,9 @@ import type { Attributes, Context, Link, Span, SpanContext, SpanOptions, Tracer,
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SamplingResult, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { cleanAny, cleanedPart, type SpanLimits, tally } from './attributes';
+import { cleanAny, cleanCount, cleanedPart, type SpanLimits, tally } from './attributes';
+import { SPAN_KEY, withValue } from './context';
+import { OwnedAttributes } from './owned';
 import { spanId, traceId } from './ids';
 import { LeanSpan, type Processors, type Shared } from './span';
 import { SUPPRESS_TRACING } from './suppress';
@@ -29,6 +31,11 @@ interface State {
 }
 
 const NOT_SAMPLED: SamplingResult = Object.freeze({ decision: 0 });
+// What the sampler is shown for a span started without attributes or links, one for all spans:
+// frozen, so a sampler that wrote into them would throw (contained: not sampled, one warning)
+// rather than change what later spans show it.
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
 const RECORD_AND_SAMPLED = 2;
 
 /**
@@ -58,7 +65,7 @@ export class LeanTracer implements Tracer {
     try {
       // The caller's own attributes and links: the sampler decides before they are copied.
       // A plugin's sampler that returns nothing is taken as "not sampled" too.
-      result = this.s.sampler.shouldSample(ctx, trace, name, kind, options.attributes ?? {}, options.links ?? []) ?? NOT_SAMPLED;
+      result = this.s.sampler.shouldSample(ctx, trace, name, kind, options.attributes ?? NO_ATTRIBUTES, options.links ?? NO_LINKS) ?? NOT_SAMPLED;
     } catch (err) {
       this.s.samplerFailed(err);
       result = NOT_SAMPLED;
@@ -72,16 +79,22 @@ export class LeanTracer implements Tracer {
     if (result.decision !== 1 && result.decision !== RECORD_AND_SAMPLED) return api.trace.wrapSpanContext(sc);
 
     const limits = shared.limits;
-    const attributes: Attributes = {};
+    let attributes: Attributes = {};
     let dropped = 0;
     let count = 0;
     const extra = result.attributes;
     if (extra === undefined) {
-      // Cleaning once within the limits drops and counts exactly what upstream's two passes
-      // (unlimited for the sampler, then limited) do, when the sampler adds nothing.
-      if (options.attributes !== undefined) {
-        dropped = cleanAny(attributes, options.attributes, limits.attributeCountLimit, limits.attributeValueLengthLimit);
-        count = tally.kept;
+      const given = options.attributes;
+      if (given !== undefined) {
+        // An object our instrumentation built for this span alone, already clean: kept as it is.
+        if (options instanceof OwnedAttributes && (count = cleanCount(given, limits.attributeCountLimit, limits.attributeValueLengthLimit)) >= 0) {
+          attributes = given;
+        } else {
+          // Cleaning once within the limits drops and counts exactly what upstream's two passes
+          // (unlimited for the sampler, then limited) do, when the sampler adds nothing.
+          dropped = cleanAny(attributes, given, limits.attributeCountLimit, limits.attributeValueLengthLimit);
+          count = tally.kept;
+        }
       }
     } else {
       const merged: Attributes = {};
@@ -121,7 +134,8 @@ export class LeanTracer implements Tracer {
     const api = this.s.api;
     const parent = ctx ?? api.context.active();
     const span = this.startSpan(name, options, parent);
-    return api.context.with(api.trace.setSpan(parent, span), fn as (s: Span) => ReturnType<F>, undefined, span);
+    // api.trace.setSpan, at one small object (context.ts)
+    return api.context.with(withValue(parent, SPAN_KEY, span), fn as (s: Span) => ReturnType<F>, undefined, span);
   }
 }
 

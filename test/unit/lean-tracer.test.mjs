@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as api from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { suppressTracing, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { getRPCMetadata, RPCType, suppressTracing, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import * as sdk from '@opentelemetry/sdk-trace';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -15,6 +15,8 @@ import { buildSampler } from '../../dist/sdk/sampler.js';
 import { spanLimits } from '../../dist/sdk/sdk-options.js';
 import { guardProcessor } from '../../dist/sdk/guard-processor.js';
 import { spanId, traceId } from '../../dist/trace/ids.js';
+import { RPC_METADATA_KEY, SPAN_KEY, withValue } from '../../dist/trace/context.js';
+import { OwnedAttributes } from '../../dist/trace/owned.js';
 
 api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
@@ -173,6 +175,7 @@ test('times: given as Date, epoch ms, HrTime or performance time; event times; e
   const times = (side) => side.spans().map((s) => [s.name, s.startTime, s.endTime, s.duration, s.events.map((e) => e.time)]);
   assert.deepEqual(times(p.lean), times(p.sdk));
   const now = p.lean.provider.getTracer('now').startSpan('now');
+  assert.deepEqual(now.duration, p.sdk.provider.getTracer('now').startSpan('now').duration, 'no duration before the end');
   const wall = Date.now();
   assert.ok(Math.abs(now.startTime[0] * 1000 + now.startTime[1] / 1e6 - wall) < 60_000, 'a start time is wall-clock time');
   now.end();
@@ -342,4 +345,54 @@ test('ids: lowercase hex of the right length, distinct across pool refills', () 
     seen.add(t).add(s);
   }
   assert.equal(seen.size, 6000);
+});
+
+test('owned attributes: kept as they are when clean, cleaned as upstream cleans them otherwise', () => {
+  const limits = spanLimits({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: 3, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: 4 });
+  const clean = () => ({ a: 'abc', b: 1, c: true });
+  const cases = [clean(), { a: 'abcdefgh', b: 1 }, { a: 'x', b: undefined, c: 2 }, { a: 1, b: 2, c: 3, d: 4 }, { '': 1 }, { a: ['x'] }, { a: null }];
+  for (const attrs of cases) {
+    same(pair({ limits }), (t) => t.startSpan('owned', new OwnedAttributes(api.SpanKind.SERVER, { ...attrs })).end());
+  }
+  const p = pair({ limits });
+  const given = clean();
+  const span = p.lean.provider.getTracer('s').startSpan('owned', new OwnedAttributes(api.SpanKind.SERVER, given));
+  assert.equal(span.attributes, given, 'a clean owned object is the span\'s own');
+  span.setAttribute('d', 'over the count limit');
+  assert.equal(span.droppedAttributesCount, 1, 'its entries were counted');
+  const notOwned = clean();
+  assert.notEqual(p.lean.provider.getTracer('s').startSpan('copied', { attributes: notOwned }).attributes, notOwned, 'without the mark, a copy');
+});
+
+test('linked contexts read as the API\'s contexts given the same values, and carry its keys', () => {
+  const keys = [0, 1, 2, 3].map((i) => api.createContextKey(`lean-test ${i}`));
+  let seed = 7;
+  const rand = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), (seed >>> 16) % n);
+  for (let run = 0; run < 20; run++) {
+    // One sequence of sets and deletes (longer than a chain is kept), on the API's context and ours.
+    const base = api.ROOT_CONTEXT.setValue(keys[0], 'base');
+    let theirs = base;
+    let ours = rand(2) ? withValue(base, keys[1], 'first') : base;
+    if (ours !== base) theirs = theirs.setValue(keys[1], 'first');
+    for (let step = 0; step < 30; step++) {
+      const key = keys[rand(keys.length)];
+      const op = rand(4);
+      if (op === 0) {
+        theirs = theirs.deleteValue(key);
+        ours = ours.deleteValue(key);
+      } else {
+        const value = op === 1 ? null : `v${step}`;
+        theirs = theirs.setValue(key, value);
+        ours = ours === base ? withValue(ours, key, value) : ours.setValue(key, value);
+      }
+      for (const k of keys) assert.equal(ours.getValue(k), theirs.getValue(k), `run ${run} step ${step}`);
+    }
+  }
+  const span = api.trace.wrapSpanContext(LINK_CTX);
+  const rpc = { type: RPCType.HTTP, span };
+  const ctx = withValue(withValue(api.ROOT_CONTEXT, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
+  assert.equal(api.trace.getSpan(ctx), span, 'SPAN_KEY is the API\'s');
+  assert.equal(getRPCMetadata(ctx), rpc, 'RPC_METADATA_KEY is core\'s');
+  assert.equal(api.trace.getSpan(api.trace.deleteSpan(ctx)), undefined);
+  assert.equal(getRPCMetadata(api.trace.deleteSpan(ctx)), rpc);
 });

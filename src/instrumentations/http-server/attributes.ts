@@ -144,7 +144,11 @@ export interface RequestAttributeOptions {
   redactedQueryParams: readonly string[];
 }
 
-/** The attributes the server span starts with. */
+/**
+ * The attributes the server span starts with, in upstream's order, leaving out the keys whose
+ * value is undefined (upstream's tracer drops them when it cleans the object; ours may keep this
+ * object as it is: src/trace/owned.ts).
+ */
 export function incomingRequestAttributes(request: IncomingMessage, o: RequestAttributeOptions): Attributes {
   const { headers, method } = request;
   const userAgent = headers['user-agent'];
@@ -153,21 +157,39 @@ export function incomingRequestAttributes(request: IncomingMessage, o: RequestAt
   const server = serverAddress(request, o.component);
   const client = clientAddress(request);
   const socket = request.socket;
-  const attributes: Attributes = {
-    'http.request.method': normalized,
-    'url.scheme': o.component,
-    'server.address': server?.host,
-    'network.peer.address': socket.remoteAddress,
-    'network.peer.port': socket.remotePort,
-    'network.protocol.version': request.httpVersion,
-    'user_agent.original': userAgent,
-  };
+  const host = server?.host;
+  const peer = socket.remoteAddress;
+  const peerPort = socket.remotePort;
+  const version = request.httpVersion;
+  const port = server?.port;
+  const synthetic = o.enableSyntheticSourceDetection && userAgent ? syntheticType(userAgent) : undefined;
+  // The usual request in one literal (an object of the right size at once); anything else key by key.
+  if (host !== undefined && peer !== undefined && peerPort !== undefined && version !== undefined && userAgent !== undefined && parsed.pathname != null && !parsed.search && client != null && port != null && method === normalized && synthetic === undefined) {
+    return {
+      'http.request.method': normalized,
+      'url.scheme': o.component,
+      'server.address': host,
+      'network.peer.address': peer,
+      'network.peer.port': peerPort,
+      'network.protocol.version': version,
+      'user_agent.original': userAgent,
+      'url.path': parsed.pathname,
+      'client.address': client,
+      'server.port': Number(port),
+    };
+  }
+  const attributes: Attributes = { 'http.request.method': normalized, 'url.scheme': o.component };
+  if (host !== undefined) attributes['server.address'] = host;
+  if (peer !== undefined) attributes['network.peer.address'] = peer;
+  if (peerPort !== undefined) attributes['network.peer.port'] = peerPort;
+  if (version !== undefined) attributes['network.protocol.version'] = version;
+  if (userAgent !== undefined) attributes['user_agent.original'] = userAgent;
   if (parsed.pathname != null) attributes['url.path'] = parsed.pathname;
   if (parsed.search) attributes['url.query'] = redactQuery(parsed.search.slice(1), o.redactedQueryParams);
   if (client != null) attributes['client.address'] = client;
-  if (server?.port != null) attributes['server.port'] = Number(server.port);
-  if (method !== normalized) attributes['http.request.method_original'] = method;
-  if (o.enableSyntheticSourceDetection && userAgent) attributes['user_agent.synthetic.type'] = syntheticType(userAgent);
+  if (port != null) attributes['server.port'] = Number(port);
+  if (method !== normalized && method !== undefined) attributes['http.request.method_original'] = method;
+  if (synthetic !== undefined) attributes['user_agent.synthetic.type'] = synthetic;
   return attributes;
 }
 

@@ -24,7 +24,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_QUERY_STRINGS_TO_REDACT, headerCapture, incomingRequestAttributes } from './attributes';
+import { RPC_METADATA_KEY, SPAN_KEY, withValue } from '../../trace/context';
+import { OwnedAttributes } from '../../trace/owned';
+import { DEFAULT_QUERY_STRINGS_TO_REDACT, headerCapture, incomingRequestAttributes, type RequestAttributeOptions } from './attributes';
 import { prototypeBinder } from './bind';
 
 export interface HttpServerInstrumentationConfig {
@@ -54,6 +56,21 @@ type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boole
 /** A server: its emit is what the subscriber shadows, once, with an own property. */
 type Emitting = { emit: Emit } & Record<symbol, Emit | undefined>;
 
+/** What a request's span is ended with, kept on its response for the shared listeners. */
+interface Pending {
+  readonly request: IncomingMessage;
+  readonly span: Api.Span;
+  readonly rpc: import('@opentelemetry/core').RPCMetadata;
+  readonly ctx: Api.Context;
+  readonly startTime: number;
+  /** The duration metric's attributes, as the span's were at its start. */
+  readonly method: Api.AttributeValue | undefined;
+  readonly scheme: Api.AttributeValue | undefined;
+  readonly version: Api.AttributeValue | undefined;
+  ended: boolean;
+}
+type Carrier = Record<symbol, Pending | undefined>;
+
 /** The scope the spans and the histogram are recorded under. */
 export interface Scope {
   readonly name: string;
@@ -71,6 +88,9 @@ function upstreamScope(): Scope {
   }
 }
 
+// Shared: tracers copy the status they are given (ours and sdk-trace's Span.setStatus).
+const STATUS_UNSET: Api.SpanStatus = Object.freeze({ code: 0 });
+const STATUS_ERROR: Api.SpanStatus = Object.freeze({ code: 2 });
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const START = 'http.server.request.start';
 const PROBE = Symbol('otel-autoinstrument http-server attach probe');
@@ -102,6 +122,14 @@ export class HttpServerInstrumentation {
   private bind: ((ctx: Api.Context, emitter: object) => void) | undefined;
   private readonly captureRequest;
   private readonly captureResponse;
+  private readonly httpOptions: RequestAttributeOptions;
+  private readonly httpsOptions: RequestAttributeOptions;
+  /** This instance's request state on a response; read by its 'close' and error listeners. */
+  private readonly kPending = Symbol('otel-autoinstrument http-server request');
+  /** The response's 'close' listener: the span ends, unless an error ended it. */
+  private readonly onClose: (this: ServerResponse) => void;
+  /** The response's errorMonitor listener. */
+  private readonly onError: (this: ServerResponse, err: unknown) => void;
   /** Servers whose emit could not be shadowed (a frozen object): not tried again, said once. */
   private readonly unwrappable = new WeakSet<object>();
   private readonly onStart = (message: unknown): void => {
@@ -129,6 +157,22 @@ export class HttpServerInstrumentation {
     this.captureRequest = headerCapture('request', config.headersToSpanAttributes?.server?.requestHeaders ?? []);
     this.captureResponse = headerCapture('response', config.headersToSpanAttributes?.server?.responseHeaders ?? []);
     if (config.bindEmitters !== false && config.bindEmitters !== 'prototype') this.bind = (ctx, emitter) => this.api.context.bind(ctx, emitter);
+    const options = { enableSyntheticSourceDetection: config.enableSyntheticSourceDetection === true, redactedQueryParams: config.redactedQueryParamsServer ?? DEFAULT_QUERY_STRINGS_TO_REDACT };
+    this.httpOptions = { component: 'http', ...options };
+    this.httpsOptions = { component: 'https', ...options };
+    // One pair of listeners for every request, not two closures per request.
+    const self = this;
+    const k = this.kPending;
+    this.onClose = function (this: ServerResponse): void {
+      const p = (this as unknown as Carrier)[k];
+      if (p === undefined || p.ended) return;
+      p.ended = true;
+      self.finish(p, this);
+    };
+    this.onError = function (this: ServerResponse, err: unknown): void {
+      const p = (this as unknown as Carrier)[k];
+      if (p !== undefined) self.failed(p, err);
+    };
   }
 
   /** As upstream's InstrumentationBase: the global providers unless set. */
@@ -209,28 +253,28 @@ export class HttpServerInstrumentation {
 
   /** emit('request', req, res) with the span around it: upstream's incomingRequest, without context.with. */
   private emitRequest(next: Emit, server: unknown, args: IArguments): boolean {
-    let onThrow: ((err: unknown) => void) | undefined;
+    let pending: Pending | undefined;
     try {
       const request = args[1] as IncomingMessage;
-      onThrow = this.start(request, args[2] as ServerResponse, request.socket as Socket);
+      pending = this.start(request, args[2] as ServerResponse, request.socket as Socket);
     } catch (err) {
       this.api.diag.error('http-server instrumentation: request start failed', err);
     }
-    if (onThrow === undefined) return Reflect.apply(next, server, args) as boolean;
+    if (pending === undefined) return Reflect.apply(next, server, args) as boolean;
     try {
       return Reflect.apply(next, server, args) as boolean;
     } catch (err) {
       // A synchronous throw from a 'request' listener: recorded as upstream does, then it goes
       // on exactly as without us.
-      onThrow(err);
+      this.failed(pending, err);
       throw err;
     }
   }
 
-  /** Starts the span and makes its context current; returns what ends it on a thrown error (undefined when ignored). */
-  private start(request: IncomingMessage, response: ServerResponse, socket: Socket): ((err: unknown) => void) | undefined {
+  /** Starts the span and makes its context current; returns the request's state (undefined when ignored). */
+  private start(request: IncomingMessage, response: ServerResponse, socket: Socket): Pending | undefined {
     const { api, config } = this;
-    const component = (socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http';
+    const https = (socket as { encrypted?: boolean } | null)?.encrypted === true;
     const ignore = config.ignoreIncomingRequestHook;
     if (ignore !== undefined && this.safe('ignoreIncomingRequestHook', () => ignore(request)) === true) {
       // Upstream suppresses from the context active at emit; ROOT here, since on Node 22 the
@@ -242,90 +286,108 @@ export class HttpServerInstrumentation {
       return undefined;
     }
     const method = request.method || 'GET';
-    const attributes = incomingRequestAttributes(request, {
-      component,
-      enableSyntheticSourceDetection: config.enableSyntheticSourceDetection === true,
-      redactedQueryParams: config.redactedQueryParamsServer ?? DEFAULT_QUERY_STRINGS_TO_REDACT,
-    });
+    const attributes = incomingRequestAttributes(request, https ? this.httpsOptions : this.httpOptions);
+    let owned = true;
     const hook = config.startIncomingSpanHook;
-    if (hook !== undefined) Object.assign(attributes, this.safe('startIncomingSpanHook', () => hook(request)));
-    if (this.captureRequest !== undefined) Object.assign(attributes, this.captureRequest((h) => request.headers[h]));
+    if (hook !== undefined) {
+      Object.assign(attributes, this.safe('startIncomingSpanHook', () => hook(request)));
+      owned = false;
+    }
+    if (this.captureRequest !== undefined) {
+      Object.assign(attributes, this.captureRequest((h) => request.headers[h]));
+      owned = false;
+    }
     const startTime = performance.now();
-    const metricAttributes: Api.Attributes = { 'http.request.method': attributes['http.request.method'], 'url.scheme': attributes['url.scheme'] };
-    if (attributes['network.protocol.version']) metricAttributes['network.protocol.version'] = attributes['network.protocol.version'];
+    // Read before the span starts: once it has, the attributes may be the span's own (owned).
+    const metricMethod = attributes['http.request.method'];
+    const scheme = attributes['url.scheme'];
+    const version = attributes['network.protocol.version'];
     const parent = api.propagation.extract(api.ROOT_CONTEXT, request.headers);
-    const span = this.startSpan(method, attributes, parent);
+    const span = this.startSpan(method, attributes, parent, owned);
     const rpc: import('@opentelemetry/core').RPCMetadata = { type: this.core.RPCType.HTTP, span };
-    const ctx = this.core.setRPCMetadata(api.trace.setSpan(parent, span), rpc);
+    // api.trace.setSpan and core.setRPCMetadata, at one small object each (trace/context.ts).
+    const ctx = withValue(withValue(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
     api.context.attach(ctx);
-    let ended = false;
-    // Added before the emitters are bound, so they are not wrapped: they need no context.
-    response.on('close', () => {
-      if (ended) return;
-      ended = true;
-      this.finish(request, response, span, rpc, metricAttributes, startTime, ctx);
-    });
-    const onError = (err: unknown): void => {
-      if (ended) return;
-      ended = true;
-      // upstream's setSpanWithError reads name and message of whatever was thrown
-      this.safe('error', () => this.fail(span, metricAttributes, startTime, (err ?? {}) as Error, ctx));
-    };
-    response.on(this.errorMonitor, onError);
+    const pending: Pending = { request, span, rpc, ctx, startTime, method: metricMethod, scheme, version, ended: false };
+    (response as unknown as Carrier)[this.kPending] = pending;
+    // Added before the emitters are bound, so they are not wrapped: they need no context. Shared
+    // by every request: they find it on the response.
+    response.on('close', this.onClose);
+    response.on(this.errorMonitor, this.onError);
     this.bind?.(ctx, request);
     this.bind?.(ctx, response);
     const { requestHook, responseHook } = config;
     if (requestHook !== undefined) this.safe('requestHook', () => requestHook(span, request));
     if (responseHook !== undefined) this.safe('responseHook', () => responseHook(span, response));
-    return onError;
+    return pending;
+  }
+
+  /** The response's error (or the handler's throw) before it closed. */
+  private failed(p: Pending, err: unknown): void {
+    if (p.ended) return;
+    p.ended = true;
+    // upstream's setSpanWithError reads name and message of whatever was thrown
+    this.safe('error', () => this.fail(p, (err ?? {}) as Error));
+  }
+
+  /** The attributes the duration is recorded with (upstream builds them at the start, from the same values). */
+  private metricAttributes(p: Pending): Api.Attributes {
+    const metric: Api.Attributes = { 'http.request.method': p.method, 'url.scheme': p.scheme };
+    if (p.version) metric['network.protocol.version'] = p.version;
+    return metric;
   }
 
   /** Upstream's _startHttpSpan for SERVER spans. */
-  private startSpan(name: string, attributes: Api.Attributes, parent: Api.Context): Api.Span {
+  private startSpan(name: string, attributes: Api.Attributes, parent: Api.Context, owned: boolean): Api.Span {
     const { api } = this;
     if (this.config.requireParentforIncomingSpans === true) {
       const current = api.trace.getSpan(parent);
       if (current === undefined || !api.trace.isSpanContextValid(current.spanContext())) return api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
       if (current.spanContext().isRemote) return current;
     }
-    return (this.tracer as Api.Tracer).startSpan(name, { kind: api.SpanKind.SERVER, attributes }, parent);
+    // Built here, referenced nowhere else: our tracer may keep it instead of a copy.
+    const options: Api.SpanOptions = owned ? new OwnedAttributes(api.SpanKind.SERVER, attributes) : { kind: api.SpanKind.SERVER, attributes };
+    return (this.tracer as Api.Tracer).startSpan(name, options, parent);
   }
 
   /** Upstream's _onServerResponseFinish and _closeHttpSpan. */
-  private finish(request: IncomingMessage, response: ServerResponse, span: Api.Span, rpc: import('@opentelemetry/core').RPCMetadata, metric: Api.Attributes, startTime: number, ctx: Api.Context): void {
+  private finish(p: Pending, response: ServerResponse): void {
+    const { span, request } = p;
+    const metric = this.metricAttributes(p);
     const status = response.statusCode;
-    const attributes: Api.Attributes = { 'http.response.status_code': status };
-    const route = rpc.type === this.core.RPCType.HTTP ? rpc.route : undefined;
-    if (route !== undefined) {
-      attributes['http.route'] = route;
-      metric['http.route'] = route;
-    }
+    const route = p.rpc.type === this.core.RPCType.HTTP ? p.rpc.route : undefined;
+    if (route !== undefined) metric['http.route'] = route;
     const error = status >= 500 && status < 600 ? String(status) : undefined;
     if (status) {
       metric['http.response.status_code'] = status;
       if (error !== undefined) metric['error.type'] ??= error;
     }
     if (this.captureResponse !== undefined) span.setAttributes(this.captureResponse((h) => response.getHeader(h)));
-    span.setAttributes(attributes).setStatus({ code: status >= 100 && status < 500 ? this.api.SpanStatusCode.UNSET : this.api.SpanStatusCode.ERROR });
+    // Upstream's setAttributes({ status code, route }), key by key in the same order.
+    span.setAttribute('http.response.status_code', status);
+    if (route !== undefined) span.setAttribute('http.route', route);
+    span.setStatus(status >= 100 && status < 500 ? STATUS_UNSET : STATUS_ERROR);
     if (error !== undefined) span.setAttribute('error.type', error);
     if (route) span.updateName(`${request.method || 'GET'} ${route}`);
     const custom = this.config.applyCustomAttributesOnSpan;
     if (custom !== undefined) this.safe('applyCustomAttributesOnSpan', () => custom(span, request, response));
-    this.close(span, metric, startTime, ctx);
+    this.close(p, metric);
   }
 
   /** Upstream's _onServerResponseError. */
-  private fail(span: Api.Span, metric: Api.Attributes, startTime: number, err: Error, ctx: Api.Context): void {
+  private fail(p: Pending, err: Error): void {
+    const { span } = p;
+    const metric = this.metricAttributes(p);
     span.setAttribute('error.type', err.name);
     span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: err.message });
     span.recordException(err);
     metric['error.type'] = err.name;
-    this.close(span, metric, startTime, ctx);
+    this.close(p, metric);
   }
 
   /** The measurement in the span's context, where upstream's bound 'close' listener records it. */
-  private close(span: Api.Span, metric: Api.Attributes, startTime: number, ctx: Api.Context): void {
-    span.end();
-    this.histogram?.record((performance.now() - startTime) / 1e3, metric, ctx);
+  private close(p: Pending, metric: Api.Attributes): void {
+    p.span.end();
+    this.histogram?.record((performance.now() - p.startTime) / 1e3, metric, p.ctx);
   }
 }
