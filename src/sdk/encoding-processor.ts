@@ -80,11 +80,18 @@ export class EncodingSpanProcessor implements SpanProcessor {
    * taken out: nothing runs after.
    */
   queuedItems(): readonly SpanItems[] {
+    for (const b of this.batches) if (!Array.isArray(b)) b.drain();
     return [...this.waiting, ...this.batches.filter((b) => count(b) > 0)];
   }
 
   /** Batches out of the queue, waiting for their resources' asynchronous attributes before export. */
   private readonly waiting = new Set<SpanItems>();
+
+  /** A span a SpanBatch could not encode (when its staged spans are encoded): out of the queue, counted lost. */
+  private readonly encodeFailed = (err: unknown): void => {
+    this.queued--;
+    this.o.onEncodeError(err);
+  };
 
   onStart(): void {}
 
@@ -97,7 +104,7 @@ export class EncodingSpanProcessor implements SpanProcessor {
     }
     let b = this.batches[this.batches.length - 1];
     if (b === undefined || count(b) >= this.maxBatch) {
-      b = this.o.takesEncoded() ? new SpanBatch(this.o.json) : [];
+      b = this.o.takesEncoded() ? new SpanBatch(this.o.json, this.encodeFailed) : [];
       this.batches.push(b);
     }
     if (Array.isArray(b)) {
@@ -136,6 +143,8 @@ export class EncodingSpanProcessor implements SpanProcessor {
     this.clearTimer();
     const items = this.batches.shift();
     if (items === undefined) return Promise.resolve();
+    // Its last spans encoded now, so its count is what will be sent.
+    if (!Array.isArray(items)) items.drain();
     const n = count(items);
     this.queued -= n;
     if (n === 0) return Promise.resolve();
