@@ -36,9 +36,8 @@ const lazyBuiltins = {
     });
   },
 };
-await build({
-  entryPoints: [join(root, 'src/start.ts')],
-  outfile: join(root, 'dist/register.js'),
+// Both outputs: one CommonJS file for Node 22+, dependencies left to require().
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -46,8 +45,13 @@ await build({
   packages: 'external',
   // Class and function names as written: they show in stack traces and error texts.
   keepNames: true,
-  sourcemap: true,
   logLevel: 'warning',
+};
+await build({
+  ...common,
+  entryPoints: [join(root, 'src/start.ts')],
+  outfile: join(root, 'dist/register.js'),
+  sourcemap: true,
   plugins: [lazyBuiltins],
 });
 
@@ -56,14 +60,8 @@ await build({
 // checks only the source's length, so a cache must never meet another build of the same length.
 const hash = createHash('sha256').update(readFileSync(join(root, 'dist/register.js'))).digest('hex').slice(0, 16);
 await build({
+  ...common,
   entryPoints: [join(root, 'src/bundle-cache.ts')],
   outfile: join(root, 'dist/register-loader.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node22',
-  packages: 'external',
-  keepNames: true,
-  logLevel: 'warning',
   define: { BUNDLE_HASH: JSON.stringify(hash) },
 });

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { canonical, describeDifference, startSpanReceiver } from '../helpers/span-compare.mjs';
+import { canonical, describeDifference, startSpanReceiver, NORMALIZE } from '../helpers/span-compare.mjs';
 import { waitFor } from '../helpers/otlp.mjs';
 import { REGISTER, runNode } from '../helpers/run.mjs';
 
@@ -22,20 +22,6 @@ const MODES = { lean: {}, upstream: { OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: 'up
 const SAID = {
   lean: /loaded @opentelemetry\/instrumentation-http@[\d.]+ for "https?"; incoming requests: diagnostics_channel http\.server\.request\.start \(ours\); outgoing: instrumentation-http\n/,
   upstream: /loaded @opentelemetry\/instrumentation-http@[\d.]+ for "https?"; incoming requests: instrumentation-http \(OTEL_NODE_HTTP_SERVER_INSTRUMENTATION=upstream\)\n/,
-};
-const NORMALIZE = {
-  resource: {
-    'test.run': 'set per run by this test, to tell the runs apart',
-    'process.pid': 'a new process each run',
-    'service.instance.id': 'a random id per process',
-  },
-  span: {
-    'server.port': "the app's own server listens on an ephemeral port",
-    'network.peer.port': 'the ephemeral port of the other end',
-    'network.local.port': 'the ephemeral port of this end',
-    'client.port': "the client's ephemeral port",
-    'url.full': ["the app's own server's ephemeral port", /(?<=^[a-z]+:\/\/[^/]*:)\d+/],
-  },
 };
 // Server options from the environment must reach ours (src/config/instrumentation-options.ts).
 const HTTP_OPTIONS = {

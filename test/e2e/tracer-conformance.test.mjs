@@ -3,7 +3,7 @@
 // SDK path, and the two exports must be equal: resource, scopes, and for every span its name,
 // kind, place in the tree, trace, trace state, flags, attributes (with their OTLP types), events,
 // links, status and dropped counts. What legitimately differs between two runs is normalized, and
-// only that (NORMALIZE below, each with its reason); span and trace ids become positions in the
+// only that (NORMALIZE in test/helpers/span-compare.mjs, each with its reason); span and trace ids become positions in the
 // tree; times the tracer takes become 'during run' after a sanity check (times the app gives
 // explicitly stay exact). Databases are real servers on 127.0.0.1 (test/helpers/services.mjs):
 // missing binaries skip their apps, except under CI=true.
@@ -12,26 +12,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { canonical, describeDifference, startSpanReceiver } from '../helpers/span-compare.mjs';
+import { canonical, describeDifference, startSpanReceiver, NORMALIZE } from '../helpers/span-compare.mjs';
 import { waitFor } from '../helpers/otlp.mjs';
 import { APPS as APPS_DIR, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
 import { startPostgres, startRedis } from '../helpers/services.mjs';
 
 const TRACERS = { default: {}, sdk: { OTEL_NODE_TRACER: 'sdk' } };
-const NORMALIZE = {
-  resource: {
-    'test.run': 'set per run by this test, to tell the runs apart',
-    'process.pid': 'a new process each run',
-    'service.instance.id': 'a random id per process',
-  },
-  span: {
-    'server.port': "the app's own server listens on an ephemeral port",
-    'network.peer.port': 'the ephemeral port of the other end',
-    'network.local.port': 'the ephemeral port of this end',
-    'client.port': "the client's ephemeral port",
-    'url.full': ["the app's own server's ephemeral port", /(?<=^[a-z]+:\/\/[^/]*:)\d+/],
-  },
-};
 // Small limits, for manual-spans.cjs to overflow (its comments say which span does what).
 const LIMITS = {
   OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '16',

@@ -2,12 +2,28 @@
 // values: ids become positions in the span tree, times inside the run become 'during run' (times
 // the app gave explicitly, which fall outside it, stay exact), and attribute values keep their
 // OTLP type (an int is a BigInt, a double a Number), so an int sent as a double is a difference.
-// Used by test/e2e/tracer-conformance.test.mjs.
+// Used by test/e2e/tracer-conformance.test.mjs and test/e2e/http-server.test.mjs.
 import { MockOtlpServer } from '@elastic/mockotlpserver';
 import { inspect, isDeepStrictEqual } from 'node:util';
 
 // test/helpers/otlp.mjs keeps only the receiver's normalized form, which turns every number into
 // a JS number; the comparison needs the wire types, so this receiver keeps the decoded request.
+/** What legitimately differs between two runs of one app, each with its reason (canonical()'s `normalize`). */
+export const NORMALIZE = {
+  resource: {
+    'test.run': 'set per run by this test, to tell the runs apart',
+    'process.pid': 'a new process each run',
+    'service.instance.id': 'a random id per process',
+  },
+  span: {
+    'server.port': "the app's own server listens on an ephemeral port",
+    'network.peer.port': 'the ephemeral port of the other end',
+    'network.local.port': 'the ephemeral port of this end',
+    'client.port': "the client's ephemeral port",
+    'url.full': ["the app's own server's ephemeral port", /(?<=^[a-z]+:\/\/[^/]*:)\d+/],
+  },
+};
+
 /** An OTLP receiver (http/protobuf and http/json) on 127.0.0.1 keeping every span with its resource and scope. */
 export async function startSpanReceiver() {
   const records = [];
