@@ -8,9 +8,10 @@ import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { esmHookCanWait, installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
 import { RequireFilter } from './hooks/require-filter';
+import { Vendor, vendoredVersions } from './hooks/vendor';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { useSecrets } from './config/secrets';
 import { isMainThread } from './thread';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
@@ -222,14 +223,19 @@ function startOnce(options: StartRequest): Handle {
   const from = require.resolve('@opentelemetry/auto-instrumentations-node');
   // Upstream's require hook and @opentelemetry/instrumentation wait for the first require that
   // can reach a watched module, or the first instrumentation to load (src/hooks/require-filter.ts).
+  // Upstream's packages for ours from one prebuilt file where it is the same copy (src/hooks/vendor.ts).
+  const vendor = upstreamBundle(v, known, log, () => useApi());
   const requireFilter = new RequireFilter(
     () => {
       const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
-      return [primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation')), ...primePluginCopies(selected, ours, log)];
+      // The copy the instrumentation packages will get: the bundle's where they get that.
+      const pkg = (vendor?.serve(from, '@opentelemetry/instrumentation')?.exports ?? require(ours)) as typeof import('@opentelemetry/instrumentation');
+      return [primeRequireHook(pkg), ...primePluginCopies(selected, ours, log)];
     },
     selected.flatMap((d) => d.modules.map((m) => m.name)),
     (line, failed) => (failed ? log.warn(line) : log.debug(line)),
   );
+  requireFilter.vendor = vendor;
 
   // @opentelemetry/api and the globals behind it wait for the first resolve of the API by anyone
   // (an instrumentation loading, the app, a library's vendored copy: see installResolveHook):
@@ -354,4 +360,22 @@ function mergeInstrumentationConfigs(
     out.set(name, { ...out.get(name), ...config });
   }
   return out;
+}
+
+/** Package names the register bundle was built with as our dependencies (scripts/bundle.mjs). */
+declare const VENDOR_PARENTS: readonly string[] | undefined;
+
+/**
+ * The upstream bundle, when this is the register bundle (dist/register.js, beside dist/vendor.js)
+ * and OTEL_NODE_UPSTREAM_BUNDLE is not false. Parents it serves: the instrumentation packages of
+ * the catalog (not plugins: they come from elsewhere) and our own dependencies, never the
+ * vendored packages themselves (their copies outside the bundle are someone else's).
+ */
+function upstreamBundle(v: Values, known: readonly InstrumentationDescriptor[], log: Logger, onApi: () => void): Vendor | undefined {
+  const versions = vendoredVersions();
+  if (v.OTEL_NODE_UPSTREAM_BUNDLE === false || Object.keys(versions).length === 0) return undefined;
+  const ours = new Set([...(typeof VENDOR_PARENTS === 'object' ? VENDOR_PARENTS : []), ...known.filter((d) => d.entry === undefined).map((d) => d.package)]);
+  for (const name of Object.keys(versions)) ours.delete(name);
+  log.debug(`upstream bundle: ${Object.entries(versions).map(([n, ver]) => `${n}@${ver}`).join(', ')} served from dist/vendor.js where the same copy`);
+  return new Vendor(versions, __dirname, ours, join(__dirname, 'vendor.js'), onApi);
 }
