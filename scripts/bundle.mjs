@@ -101,6 +101,9 @@ await build({
 });
 const requireRoot = createRequire(join(root, 'package.json'));
 const vendorVersions = Object.fromEntries(VENDORED.map((n) => [n, JSON.parse(readFileSync(join(packageDir(requireRoot.resolve(n), n), 'package.json'), 'utf8')).version]));
+function contentHash(file) {
+  return createHash('sha256').update(readFileSync(join(root, file))).digest('hex').slice(0, 16);
+}
 function packageDir(entry, name) {
   const i = entry.lastIndexOf(`node_modules${sep}${name.split('/').join(sep)}${sep}`);
   return entry.slice(0, i + `node_modules${sep}${name}`.length);
@@ -109,7 +112,7 @@ function packageDir(entry, name) {
 await build({
   ...common,
   entryPoints: [join(root, 'src/start.ts')],
-  define: { VENDOR_VERSIONS: JSON.stringify(vendorVersions), VENDOR_PARENTS: JSON.stringify(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies)) },
+  define: { VENDOR_VERSIONS: JSON.stringify(vendorVersions), VENDOR_HASH: JSON.stringify(contentHash('dist/vendor.js')), VENDOR_PARENTS: JSON.stringify(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies)) },
   outfile: join(root, 'dist/register.js'),
   sourcemap: true,
   plugins: [lazyBuiltins],
@@ -118,7 +121,7 @@ await build({
 // The register entry files' loader (src/bundle-cache.ts): loads dist/register.js with a V8 code
 // cache of its own. The cache file is named by the bundle's content hash, fixed here: V8 itself
 // checks only the source's length, so a cache must never meet another build of the same length.
-const hash = createHash('sha256').update(readFileSync(join(root, 'dist/register.js'))).digest('hex').slice(0, 16);
+const hash = contentHash('dist/register.js');
 await build({
   ...common,
   entryPoints: [join(root, 'src/bundle-cache.ts')],

@@ -11,6 +11,7 @@ import { RequireFilter } from './hooks/require-filter';
 import { Vendor, vendoredVersions } from './hooks/vendor';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
+import { privateCacheDir } from './script-cache';
 import { dirname, join } from 'node:path';
 import { useSecrets } from './config/secrets';
 import { isMainThread } from './thread';
@@ -377,5 +378,6 @@ function upstreamBundle(v: Values, known: readonly InstrumentationDescriptor[], 
   const ours = new Set([...(typeof VENDOR_PARENTS === 'object' ? VENDOR_PARENTS : []), ...known.filter((d) => d.entry === undefined).map((d) => d.package)]);
   for (const name of Object.keys(versions)) ours.delete(name);
   log.debug(`upstream bundle: ${Object.entries(versions).map(([n, ver]) => `${n}@${ver}`).join(', ')} served from dist/vendor.js where the same copy`);
-  return new Vendor(versions, __dirname, ours, join(__dirname, 'vendor.js'), onApi);
+  // Its code cache only where the bundle's own is kept: the default directory, the user's setting unset.
+  return new Vendor(versions, __dirname, ours, join(__dirname, 'vendor.js'), onApi, v.OTEL_NODE_COMPILE_CACHE === undefined ? privateCacheDir() : undefined, (line) => log.debug(line));
 }

@@ -1,10 +1,13 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import * as nodeModule from 'node:module';
+import { cachePath, loadCached, writeCache } from '../script-cache';
 import { basename, dirname, join, sep } from 'node:path';
 import { packageOfPath } from './require-filter';
 
 /** Set by scripts/bundle.mjs: the version of each package in dist/vendor.js. */
 declare const VENDOR_VERSIONS: Readonly<Record<string, string>> | undefined;
+/** Set by scripts/bundle.mjs: dist/vendor.js's content hash, naming its code cache file. */
+declare const VENDOR_HASH: string | undefined;
 
 /** dist/vendor.js (scripts/bundle.mjs). */
 interface VendorBundle {
@@ -67,6 +70,10 @@ export class Vendor {
     private readonly bundleFile: string,
     /** Run once before the API is first served to a package (the globals' registration, as a resolve of it would). */
     private readonly onApi: () => void,
+    /** The default cache directory, when the bundle's code cache may be kept there. */
+    private readonly cacheDir?: string,
+    /** Told once, when the bundle loads, what became of its code cache. */
+    private readonly debug?: (line: string) => void,
   ) {
     this.ownDist = ownDir.endsWith(sep) ? ownDir : `${ownDir}${sep}`;
   }
@@ -111,41 +118,44 @@ export class Vendor {
 
   /**
    * Node's walk for a bare specifier (Module._nodeModulePaths): dir/node_modules/name, then each
-   * parent's. The first directory of that name decides; one without a readable package.json of
-   * that name and a version means "not ours to decide" (null), as does not finding it at all
-   * (NODE_PATH, global folders).
+   * parent's (a node_modules directory adds none of its own). The first directory of that name
+   * decides; one without a readable package.json of that name and a version means "not ours to
+   * decide" (null), as does not finding it at all (NODE_PATH, global folders). Cached per
+   * directory, so the directories above are looked at once for all below them.
    */
   private lookup(dir: string, name: string): Found | null {
     const key = `${dir}\0${name}`;
     const cached = this.found.get(key);
     if (cached !== undefined) return cached;
     let result: Found | null = null;
-    for (let d = dir; ; d = dirname(d)) {
-      if (basename(d) !== 'node_modules') {
-        const pkgDir = join(d, 'node_modules', name);
-        let text: string | undefined;
-        try {
-          text = readFileSync(join(pkgDir, 'package.json'), 'utf8');
-        } catch {
-          if (existsSync(pkgDir)) break;
-        }
-        if (text !== undefined) {
-          const p = JSON.parse(text) as { name?: unknown; version?: unknown };
-          if (p.name === name && typeof p.version === 'string') result = { root: realpathSync(pkgDir), version: p.version };
-          break;
-        }
+    const pkgDir = basename(dir) === 'node_modules' ? undefined : join(dir, 'node_modules', name);
+    if (pkgDir !== undefined && statSync(pkgDir, { throwIfNoEntry: false }) !== undefined) {
+      try {
+        const p = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+        if (p.name === name && typeof p.version === 'string') result = { root: realpathSync(pkgDir), version: p.version };
+      } catch {
+        // unreadable: not ours to decide
       }
-      if (dirname(d) === d) break;
-    }
+    } else if (dirname(dir) !== dir) result = this.lookup(dirname(dir), name);
     this.found.set(key, result);
     return result;
   }
 
+  /**
+   * The bundle, with its own V8 code cache in the default cache directory (src/script-cache.ts),
+   * written at exit when missing or rejected: by then it holds the functions this process ran,
+   * which Node's compile cache would leave out (each module of the bundle is one).
+   */
   private load(): VendorBundle {
     if (this.bundle === undefined) {
-      const b = nodeModule.createRequire(this.bundleFile)(this.bundleFile) as VendorBundle;
+      const cache = this.cacheDir !== undefined && typeof VENDOR_HASH === 'string' ? cachePath(this.cacheDir, 'vendor', VENDOR_HASH) : undefined;
+      const loaded = loadCached(this.bundleFile, cache);
+      const b = loaded.exports as VendorBundle;
       b.setEdge((from, id) => this.edge(from, id));
       this.bundle = b;
+      this.debug?.(`upstream bundle loaded; its code cache: ${loaded.status}`);
+      const script = loaded.script;
+      if (cache !== undefined && script !== undefined) process.once('exit', () => writeCache(cache, script));
     }
     return this.bundle;
   }

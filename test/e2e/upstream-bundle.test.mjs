@@ -2,6 +2,9 @@
 // @opentelemetry/api, core, semantic-conventions and instrumentation from it, the app's own
 // require() gets Node's copy, and OTEL_NODE_UPSTREAM_BUNDLE=false turns it off.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { REGISTER, runNode } from '../helpers/run.mjs';
 
@@ -37,4 +40,19 @@ test('OTEL_NODE_UPSTREAM_BUNDLE=false: every copy comes from Node', async () => 
   for (const p of ['api', 'core', 'semantic-conventions', 'instrumentation']) assert.ok(out.realBefore.some((f) => f.startsWith(`@opentelemetry/${p}/`)), p);
   assert.equal(out.appGetsNodes, true);
   assert.notEqual(out.delegate, 'NoopTracerProvider');
+});
+
+test('the bundle keeps a code cache of its own in the default cache directory: written by the first start, used by the next', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'otel-upstream-bundle-'));
+  try {
+    const first = await run('require', { TMPDIR: tmp });
+    assert.match(first.stderr, /debug: upstream bundle loaded; its code cache: none yet \(.*vendor-[^)]*\.v8\)/);
+    const second = await run('require', { TMPDIR: tmp });
+    assert.match(second.stderr, /debug: upstream bundle loaded; its code cache: accepted \(/);
+    // A directory of the user's choice: Node's compile cache alone, as for our own bundle.
+    const chosen = await run('require', { TMPDIR: tmp, OTEL_NODE_COMPILE_CACHE: join(tmp, 'mine') });
+    assert.match(chosen.stderr, /debug: upstream bundle loaded; its code cache: not used\n/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
