@@ -274,15 +274,23 @@ function startOnce(options: StartRequest): Handle {
   const report = (): StartupReport => reporting().startupReport(entry, config, lazy, [...lazy.early]);
   announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api: useApi(), values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
-  // The parent thread has already said it if the app's API copy cannot share our globals.
-  // Looked up before the resolve hook is in place: these resolves of the API are not its first use.
-  const copy = forwarding ? undefined : apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
+  // Whether the app's API copy can share our globals, looked up at the first resolve of an API
+  // copy (a process that resolves none pays nothing: ours come from the upstream bundle). The
+  // parent thread has already said it. The lookup's own resolves come after the hook's first.
+  let copyChecked = forwarding !== undefined;
+  const onApiResolve = (): void => {
+    useApi();
+    if (copyChecked) return;
+    copyChecked = true;
+    const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
+    if (copy !== undefined) log.warn(copy);
+  };
   const esm = { include: [...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], resolveFrom: from, ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}) };
   // Where Node has synchronous hooks, import-in-the-middle waits for the first ES import it wraps.
-  if (esmHookCanWait()) installResolveHook(lazy, log, useApi, esm, onSpecifier);
+  if (esmHookCanWait()) installResolveHook(lazy, log, onApiResolve, esm, onSpecifier);
   else {
     installEsmHook(esm, log);
-    installResolveHook(lazy, log, useApi, undefined, onSpecifier);
+    installResolveHook(lazy, log, onApiResolve, undefined, onSpecifier);
   }
   installGlobalTriggers(lazy);
   if (forwarding) {
@@ -290,7 +298,6 @@ function startOnce(options: StartRequest): Handle {
     log.debug('started in a traced worker thread, forwarding to the parent thread');
     return { started: true, entry, config, instrumentations: lazy, report, shutdown: noop, forceFlush: noop };
   }
-  if (copy !== undefined) log.warn(copy);
   for (const d of lazy.enabled) if (d.activation === 'lambda') lazy.activate(d, 'startup');
   // Runtime and host metrics describe a running process: they start with the warm-up, so a
   // process that is over within its first second never loads them.
