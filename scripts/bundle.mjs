@@ -4,7 +4,9 @@
 // the parts it require()s lazily too: esbuild wraps each module in a function run on its
 // first require(), so a lazy part still runs only when needed, and every module exists once
 // (one redact.ts secret list, one export-stats counter) whichever part reaches it. Packages
-// stay external: instrumentations must share the app's copies of @opentelemetry/*.
+// stay external: instrumentations must share the app's copies of @opentelemetry/*; the four
+// upstream packages they all require are prebuilt apart, as dist/vendor.js (below), and served
+// only where that is the very copy Node would load (src/hooks/vendor.ts).
 // The rest of dist/ (the API, ./prometheus, the CLIs, the typings) is tsc's output as before.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';

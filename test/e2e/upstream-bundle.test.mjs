@@ -56,3 +56,11 @@ test('the bundle keeps a code cache of its own in the default cache directory: w
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('--require and --import: node -e 0 does not load the bundle', async () => {
+  for (const mode of ['require', 'import']) {
+    const res = await runNode(REGISTER[mode], '-e', { args: ["console.log(Object.keys(require.cache).filter((f) => f.endsWith('vendor.js')).length)"], env: quiet });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), '0', mode);
+  }
+});
