@@ -26,12 +26,6 @@ export function vendoredVersions(): Readonly<Record<string, string>> {
   return typeof VENDOR_VERSIONS === 'object' && VENDOR_VERSIONS !== null ? VENDOR_VERSIONS : {};
 }
 
-/** "@scope/name" or "name" of a bare specifier. */
-function packageName(id: string): string {
-  const parts = id.split('/');
-  return id.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? id);
-}
-
 /**
  * Serves @opentelemetry/api, core, semantic-conventions and instrumentation from one prebuilt
  * file, dist/vendor.js, to the packages we load (our own bundle, the instrumentation packages,
@@ -41,8 +35,12 @@ function packageName(id: string): string {
  * is served from the bundle only when Node would find that very directory from the requiring
  * file, holding the version the bundle was built from. Anything else (a nested copy of another
  * version, a package not found by walking up node_modules/, a require by the app's own code) goes
- * to Node as before. So one module instance still stands for one real directory, as in Node:
- * @opentelemetry/instrumentation (and its require-in-the-middle singleton) stays one copy.
+ * to Node as before. So everything we load shares one instance per package:
+ * @opentelemetry/instrumentation (and its require-in-the-middle singleton) stays one copy. The
+ * app's own require() of the same directory gets Node's instance, a second one of the same code:
+ * the API's globals and core's context keys are Symbol.for() keys, shared across copies, and an
+ * app's own instrumentation gets its own require-in-the-middle hook
+ * (test/e2e/startup-path.test.mjs, "an app's own instrumentation").
  *
  * Inside the bundle, a require from one vendored package to another package is decided the same
  * way at run time (edge()), from the real directory of the requiring package; what is not served
@@ -163,7 +161,12 @@ export class Vendor {
   private get(name: string, toPackage: boolean): unknown {
     if (name === '@opentelemetry/api' && toPackage && !this.apiServed) {
       this.apiServed = true;
-      this.onApi();
+      try {
+        this.onApi();
+      } catch (err) {
+        // Ours to report, never the requiring package's (it would leave its module half-made).
+        this.debug?.(`upstream bundle: registering the API's globals failed (${err instanceof Error ? err.message : String(err)})`);
+      }
     }
     const exports = this.load().get(name);
     this.served.set(name, (this.served.get(name) ?? 0) + 1);
