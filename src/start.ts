@@ -7,7 +7,7 @@ import { apiCopy, apiCopyWarning } from './api/copy';
 import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { esmHookCanWait, installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
-import { RequireFilter } from './hooks/require-filter';
+import { packageOfPath, RequireFilter } from './hooks/require-filter';
 import { Vendor, vendoredVersions } from './hooks/vendor';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
@@ -230,8 +230,10 @@ function startOnce(options: StartRequest): Handle {
     () => {
       const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
       // The copy the instrumentation packages will get: the bundle's where they get that.
-      const pkg = (vendor?.serve(from, '@opentelemetry/instrumentation')?.exports ?? require(ours)) as typeof import('@opentelemetry/instrumentation');
-      return [primeRequireHook(pkg), ...primePluginCopies(selected, ours, log)];
+      const served = vendor?.serve(from, '@opentelemetry/instrumentation');
+      const pkg = (served?.exports ?? require(ours)) as typeof import('@opentelemetry/instrumentation');
+      const sharesOurs = served !== undefined && vendor !== undefined ? (entry: string) => vendor.serve(entry, '@opentelemetry/instrumentation')?.exports === served.exports : undefined;
+      return [primeRequireHook(pkg), ...primePluginCopies(selected, ours, log, sharesOurs)];
     },
     selected.flatMap((d) => d.modules.map((m) => m.name)),
     (line, failed) => (failed ? log.warn(line) : log.debug(line)),
@@ -382,7 +384,10 @@ declare const VENDOR_PARENTS: readonly string[] | undefined;
 function upstreamBundle(v: Values, known: readonly InstrumentationDescriptor[], log: Logger, onApi: () => void): Vendor | undefined {
   const versions = vendoredVersions();
   if (v.OTEL_NODE_UPSTREAM_BUNDLE === false || Object.keys(versions).length === 0) return undefined;
-  const ours = new Set([...(typeof VENDOR_PARENTS === 'object' ? VENDOR_PARENTS : []), ...known.filter((d) => d.entry === undefined).map((d) => d.package)]);
+  // A plugin's package too (its instrumentation shares ours, as Node would give it the same
+  // directory's instance), where it is installed under node_modules/.
+  const plugins = known.flatMap((d) => (d.entry !== undefined ? [packageOfPath(d.entry)] : [])).filter((p): p is string => p !== undefined);
+  const ours = new Set([...(typeof VENDOR_PARENTS === 'object' ? VENDOR_PARENTS : []), ...known.filter((d) => d.entry === undefined).map((d) => d.package), ...plugins]);
   for (const name of Object.keys(versions)) ours.delete(name);
   log.debug(`upstream bundle: ${Object.entries(versions).map(([n, ver]) => `${n}@${ver}`).join(', ')} served from dist/vendor.js where the same copy`);
   // Its code cache only where the bundle's own is kept: the default directory, the user's setting unset.

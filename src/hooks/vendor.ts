@@ -29,7 +29,7 @@ export function vendoredVersions(): Readonly<Record<string, string>> {
 /**
  * Serves @opentelemetry/api, core, semantic-conventions and instrumentation from one prebuilt
  * file, dist/vendor.js, to the packages we load (our own bundle, the instrumentation packages,
- * our other dependencies), instead of the ~100 files Node would resolve, read and compile one by
+ * our other dependencies, the packages of plugins we load), instead of the ~100 files Node would resolve, read and compile one by
  * one (docs/performance.md, Startup). Only where it is the same code: a vendored package X stands
  * for the copy of X our own package resolves (its real directory, "canonical"), and a require of X
  * is served from the bundle only when Node would find that very directory from the requiring
