@@ -93,16 +93,18 @@ const vendorEdges = {
     }));
   },
 };
+const requireRoot = createRequire(join(root, 'package.json'));
+const vendorVersions = Object.fromEntries(VENDORED.map((n) => [n, JSON.parse(readFileSync(join(packageDir(requireRoot.resolve(n), n), 'package.json'), 'utf8')).version]));
 await build({
   ...common,
   entryPoints: ['vendor:entry'],
   outfile: join(root, 'dist/vendor.js'),
   packages: undefined,
-  // Names as written: upstream's classes show in stack traces and diag output.
+  // Upstream's code, redistributed: say whose, under which licence (their files' own headers are
+  // not legal comments esbuild keeps).
+  banner: { js: `/* Bundled from ${Object.entries(vendorVersions).map(([n, v]) => `${n}@${v}`).join(', ')}: Copyright The OpenTelemetry Authors, Apache License 2.0 (http://www.apache.org/licenses/LICENSE-2.0). */` },
   plugins: [vendorEdges],
 });
-const requireRoot = createRequire(join(root, 'package.json'));
-const vendorVersions = Object.fromEntries(VENDORED.map((n) => [n, JSON.parse(readFileSync(join(packageDir(requireRoot.resolve(n), n), 'package.json'), 'utf8')).version]));
 function contentHash(file) {
   return createHash('sha256').update(readFileSync(join(root, file))).digest('hex').slice(0, 16);
 }
