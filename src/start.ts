@@ -7,10 +7,12 @@ import { apiCopy, apiCopyWarning } from './api/copy';
 import { claimSingleton, skipReason, tracedWorker } from './guard';
 import { esmHookCanWait, installEsmHook, installGlobalTriggers, installResolveHook, primePluginCopies, primeRequireHook } from './hooks/install';
 import { LazyInstrumentations } from './hooks/lazy-instrumentations';
-import { RequireFilter } from './hooks/require-filter';
+import { packageOfPath, RequireFilter } from './hooks/require-filter';
+import { Vendor, vendoredVersions } from './hooks/vendor';
 import { installDiag } from './diag';
 import { enableCompileCache } from './compile-cache';
-import { dirname } from 'node:path';
+import { privateCacheDir } from './script-cache';
+import { dirname, join } from 'node:path';
 import { useSecrets } from './config/secrets';
 import { isMainThread } from './thread';
 import { createLogger, errorText, type Logger, type LogLevel } from './log';
@@ -222,14 +224,21 @@ function startOnce(options: StartRequest): Handle {
   const from = require.resolve('@opentelemetry/auto-instrumentations-node');
   // Upstream's require hook and @opentelemetry/instrumentation wait for the first require that
   // can reach a watched module, or the first instrumentation to load (src/hooks/require-filter.ts).
+  // Upstream's packages for ours from one prebuilt file where it is the same copy (src/hooks/vendor.ts).
+  const vendor = upstreamBundle(v, known, log, () => useApi());
   const requireFilter = new RequireFilter(
     () => {
       const ours = require.resolve('@opentelemetry/instrumentation', { paths: [from] });
-      return [primeRequireHook(require(ours) as typeof import('@opentelemetry/instrumentation')), ...primePluginCopies(selected, ours, log)];
+      // The copy the instrumentation packages will get: the bundle's where they get that.
+      const served = vendor?.serve(from, '@opentelemetry/instrumentation');
+      const pkg = (served?.exports ?? require(ours)) as typeof import('@opentelemetry/instrumentation');
+      const sharesOurs = served !== undefined && vendor !== undefined ? (entry: string) => vendor.serve(entry, '@opentelemetry/instrumentation')?.exports === served.exports : undefined;
+      return [primeRequireHook(pkg), ...primePluginCopies(selected, ours, log, sharesOurs)];
     },
     selected.flatMap((d) => d.modules.map((m) => m.name)),
     (line, failed) => (failed ? log.warn(line) : log.debug(line)),
   );
+  requireFilter.vendor = vendor;
 
   // @opentelemetry/api and the globals behind it wait for the first resolve of the API by anyone
   // (an instrumentation loading, the app, a library's vendored copy: see installResolveHook):
@@ -267,15 +276,23 @@ function startOnce(options: StartRequest): Handle {
   const report = (): StartupReport => reporting().startupReport(entry, config, lazy, [...lazy.early]);
   announce(config, lazy, report, log);
   const asyncHooks = forwarding || asyncWanted(v) ? (require('./async') as typeof import('./async')).installAsync({ api: useApi(), values: v, log, resolveFrom: from, sdk, worker: forwarding }) : undefined;
-  // The parent thread has already said it if the app's API copy cannot share our globals.
-  // Looked up before the resolve hook is in place: these resolves of the API are not its first use.
-  const copy = forwarding ? undefined : apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
+  // Whether the app's API copy can share our globals, looked up at the first resolve of an API
+  // copy (a process that resolves none pays nothing: ours come from the upstream bundle). The
+  // parent thread has already said it. The lookup's own resolves come after the hook's first.
+  let copyChecked = forwarding !== undefined;
+  const onApiResolve = (): void => {
+    useApi();
+    if (copyChecked) return;
+    copyChecked = true;
+    const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
+    if (copy !== undefined) log.warn(copy);
+  };
   const esm = { include: [...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], resolveFrom: from, ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}) };
   // Where Node has synchronous hooks, import-in-the-middle waits for the first ES import it wraps.
-  if (esmHookCanWait()) installResolveHook(lazy, log, useApi, esm, onSpecifier);
+  if (esmHookCanWait()) installResolveHook(lazy, log, onApiResolve, esm, onSpecifier);
   else {
     installEsmHook(esm, log);
-    installResolveHook(lazy, log, useApi, undefined, onSpecifier);
+    installResolveHook(lazy, log, onApiResolve, undefined, onSpecifier);
   }
   installGlobalTriggers(lazy);
   if (forwarding) {
@@ -283,7 +300,6 @@ function startOnce(options: StartRequest): Handle {
     log.debug('started in a traced worker thread, forwarding to the parent thread');
     return { started: true, entry, config, instrumentations: lazy, report, shutdown: noop, forceFlush: noop };
   }
-  if (copy !== undefined) log.warn(copy);
   for (const d of lazy.enabled) if (d.activation === 'lambda') lazy.activate(d, 'startup');
   // Runtime and host metrics describe a running process: they start with the warm-up, so a
   // process that is over within its first second never loads them.
@@ -354,4 +370,26 @@ function mergeInstrumentationConfigs(
     out.set(name, { ...out.get(name), ...config });
   }
   return out;
+}
+
+/** Package names the register bundle was built with as our dependencies (scripts/bundle.mjs). */
+declare const VENDOR_PARENTS: readonly string[] | undefined;
+
+/**
+ * The upstream bundle, when this is the register bundle (dist/register.js, beside dist/vendor.js)
+ * and OTEL_NODE_UPSTREAM_BUNDLE is not false. Parents it serves: the instrumentation packages of
+ * the catalog (not plugins: they come from elsewhere) and our own dependencies, never the
+ * vendored packages themselves (their copies outside the bundle are someone else's).
+ */
+function upstreamBundle(v: Values, known: readonly InstrumentationDescriptor[], log: Logger, onApi: () => void): Vendor | undefined {
+  const versions = vendoredVersions();
+  if (v.OTEL_NODE_UPSTREAM_BUNDLE === false || Object.keys(versions).length === 0) return undefined;
+  // A plugin's package too (its instrumentation shares ours, as Node would give it the same
+  // directory's instance), where it is installed under node_modules/.
+  const plugins = known.flatMap((d) => (d.entry !== undefined ? [packageOfPath(d.entry)] : [])).filter((p): p is string => p !== undefined);
+  const ours = new Set([...(typeof VENDOR_PARENTS === 'object' ? VENDOR_PARENTS : []), ...known.filter((d) => d.entry === undefined).map((d) => d.package), ...plugins]);
+  for (const name of Object.keys(versions)) ours.delete(name);
+  log.debug(`upstream bundle: ${Object.entries(versions).map(([n, ver]) => `${n}@${ver}`).join(', ')} served from dist/vendor.js where the same copy`);
+  // Its code cache only where the bundle's own is kept: the default directory, the user's setting unset.
+  return new Vendor(versions, __dirname, ours, join(__dirname, 'vendor.js'), onApi, v.OTEL_NODE_COMPILE_CACHE === undefined ? privateCacheDir() : undefined, (line) => log.debug(line));
 }

@@ -253,6 +253,13 @@ export const TABLE = {
     description:
       "Directory for Node's compile cache (V8 code cache), turned on by the register hook (or start(), for what loads after it) so that later starts skip compiling the instrumentations' and the app's code: an absolute path (a relative one turns it off, with a debug line), or `none` to turn it off. Default: a directory of the user's own under the OS temp dir (ignored unless it belongs to that user and no one else can write it), which also keeps the register hook's own code cache (only when this and NODE_COMPILE_CACHE are unset). NODE_COMPILE_CACHE, when set, wins.",
   }),
+  OTEL_NODE_UPSTREAM_BUNDLE: booleanVar({
+    group: 'general',
+    standard: false,
+    default: true,
+    description:
+      "Serve @opentelemetry/api, core, semantic-conventions and instrumentation to the instrumentation packages and our other dependencies from one prebuilt file of ours (dist/vendor.js) instead of ~100 separate files, where Node would resolve the very same copy and version (docs/performance.md, Startup). The app's own require() of them is never served from it. `false`: every copy comes from Node's require(), as before.",
+  }),
   OTEL_NODE_RUNTIME_METRICS: listVar({
     group: 'runtime',
     standard: false,

@@ -197,13 +197,17 @@ export function installGlobalTriggers(lazy: LazyInstrumentations): void {
 /**
  * A plugin may bring its own copy of @opentelemetry/instrumentation, with its own
  * require-in-the-middle singleton, which must exist before the app's first require as ours does.
+ * `sharesOurs`, when ours came from the upstream bundle (src/hooks/vendor.ts): whether a plugin's
+ * entry gets that same instance; one that does not gets Node's, another instance even from the
+ * same directory as ours, so it is primed too.
  */
-export function primePluginCopies(selected: readonly InstrumentationDescriptor[], ours: string, log: Logger): unknown[] {
-  const seen = new Set([ours]);
+export function primePluginCopies(selected: readonly InstrumentationDescriptor[], ours: string, log: Logger, sharesOurs?: (entry: string) => boolean): unknown[] {
+  const seen = new Set(sharesOurs === undefined ? [ours] : []);
   const registries: unknown[] = [];
   for (const d of selected) {
     if (d.entry === undefined) continue;
     try {
+      if (sharesOurs?.(d.entry) === true) continue;
       const copy = nodeModule.createRequire(d.entry).resolve('@opentelemetry/instrumentation');
       if (seen.has(copy)) continue;
       seen.add(copy);

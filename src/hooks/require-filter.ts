@@ -2,6 +2,7 @@ import * as nodeModule from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import { errorText } from '../log';
 import { candidateNames } from './module-names';
+import type { Vendor } from './vendor';
 
 export type RequireFn = (this: nodeModule.Module, id: string) => unknown;
 
@@ -96,13 +97,44 @@ export class RequireFilter {
     for (const n of candidateNames(name)) this.watched.add(n);
   }
 
+  /** Serves upstream packages to ours from dist/vendor.js (src/hooks/vendor.ts), whatever the state. */
+  vendor: Pick<Vendor, 'serve'> | undefined;
+
   private route(mod: nodeModule.Module, id: string, args: [string]): unknown {
+    if (this.vendor !== undefined && typeof id === 'string' && id.charCodeAt(0) === 64 /* @ */) {
+      const v = this.served(mod, id);
+      if (v !== undefined) return v.exports;
+    }
     if (this.state === 'direct') return this.before.apply(mod, args);
     if (this.state === 'hook') return this.hooked.apply(mod, args);
     if (!this.mayReach(mod, id)) return this.before.apply(mod, args);
     this.ensurePrimed();
     // 'direct' when the hook was already in place, in front of us, or could not be made.
     return this.primedRequire().apply(mod, args);
+  }
+
+  /** Never throws into the app's require(): on any failure Node's require() decides. */
+  private served(mod: nodeModule.Module | undefined, id: string): { exports: unknown } | undefined {
+    try {
+      return this.vendor?.serve(mod?.filename, id);
+    } catch (err) {
+      this.report(`upstream bundle: not used for ${id} (${errorText(err)})`, false);
+      this.vendor = undefined;
+      return undefined;
+    }
+  }
+
+  /** `next`, with upstream's packages served from the bundle first. */
+  private withVendor(next: RequireFn): RequireFn {
+    const self = this;
+    return function (this: nodeModule.Module, id: string) {
+      if (typeof id === 'string' && id.charCodeAt(0) === 64 /* @ */) {
+        const v = self.served(this, id);
+        if (v !== undefined) return v.exports;
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return next.apply(this, arguments as unknown as [string]);
+    };
   }
 
   /** Never throws into the app's require(): when in doubt, the hook sees it. */
@@ -124,7 +156,10 @@ export class RequireFilter {
     this.state = 'direct';
     const proto = nodeModule.Module.prototype as unknown as { require: RequireFn };
     const entry = proto.require;
-    proto.require = this.before;
+    // Upstream's packages are served from the bundle while priming too (the API's globals may be
+    // registered in there): upstream's hook then wraps that.
+    const base = this.vendor !== undefined ? this.withVendor(this.before) : this.before;
+    proto.require = base;
     let registries: unknown[];
     let after: RequireFn;
     try {
@@ -136,7 +171,7 @@ export class RequireFilter {
       after = proto.require;
       proto.require = entry;
     }
-    if (after === this.before) {
+    if (after === base) {
       this.report('require hook: require-in-the-middle was already in place, in front of the filter', false);
       return;
     }
