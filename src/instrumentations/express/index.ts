@@ -13,19 +13,18 @@
 //   instrumentation, instead of a res.once('close') closure per layer (each wrapped again by
 //   that binding, and searched through on removeListener when next comes later);
 // - the context given to `next` is the parent context itself when nothing changed it.
-// The layer paths stay where upstream keeps them, the non-enumerable `__ot_middlewares` array on
-// the request, so a route is built the same way whichever instrumentation wrapped which layer.
+// Per request, one property on the request (upstream's `__ot_middlewares` array of layer paths
+// and its close listeners' closures become one RequestState): adding a property to a request or
+// response grows its property store, which measured as much as the rest of a layer's work.
 // Measurements: docs/express.md.
 import type * as Api from '@opentelemetry/api';
 import type * as Core from '@opentelemetry/core';
 import { EventEmitter } from 'node:events';
 
-/** upstream's utils.ts _LAYERS_STORE_PROPERTY: where the paths of the layers passed through are kept. */
-const LAYERS = '__ot_middlewares';
+/** On a request: its RequestState. */
+const kState = Symbol('otel-autoinstrument express request');
 /** Marks a layer whose handle we wrapped (upstream's kLayerPatched is its module's own symbol). */
 const kPatched = Symbol('otel-autoinstrument express layer patched');
-/** On a response: the calls whose spans end when it closes, unless their next() comes first. */
-const kOpen = Symbol('otel-autoinstrument express open layers');
 
 type Handle = ((this: unknown, ...args: unknown[]) => unknown) & Record<string, unknown>;
 interface Layer {
@@ -36,13 +35,26 @@ interface Layer {
   [kPatched]?: true;
 }
 interface Req {
-  [LAYERS]?: string[];
+  [kState]?: RequestState;
   originalUrl?: string;
   route?: unknown;
-  res?: Res;
 }
 interface Res {
-  [kOpen]?: LayerCall[];
+  /** Node's ServerResponse.req. */
+  req?: Req;
+  /** Only when `req` is not the request the state is on (a response the app made up). */
+  [kState]?: RequestState;
+}
+
+/** What one request carries for the express instrumentation. */
+class RequestState {
+  /**
+   * The paths of the layers the request is in (upstream's `__ot_middlewares`, with which the
+   * route is built: ["/api", "/v1", "/users/:id"]).
+   */
+  readonly paths: string[] = [];
+  /** The layer calls whose spans end when the response closes, unless their next() comes first. */
+  open: LayerCall[] | undefined = undefined;
 }
 
 export interface LeanExpressConfig {
@@ -94,15 +106,17 @@ class LayerCall {
     /** The context the layer ran in (the parent's, for a router, whose span has already ended). */
     readonly current: Api.Context,
     readonly req: Req,
+    readonly state: RequestState,
     readonly pathStored: boolean,
   ) {}
 }
 
 /** The 'close' listener shared by every response: ends the spans of the layers still open. */
 function onResponseClose(this: Res): void {
-  const open = this[kOpen];
-  if (open === undefined) return;
-  this[kOpen] = undefined;
+  const state = this[kState] ?? this.req?.[kState];
+  const open = state?.open;
+  if (state === undefined || open === undefined) return;
+  state.open = undefined;
   for (const call of open) {
     if (call.ended) continue;
     call.ended = true;
@@ -139,12 +153,17 @@ export function constructedRoute(paths: readonly string[] | undefined): string {
 /** upstream's getActualMatchedRoute (the http.route of a layer span and of the server span). */
 export function matchedRoute(paths: readonly string[] | undefined, originalUrl: string | undefined, constructed: string): string | undefined {
   if (paths === undefined || paths.length === 0) return undefined;
-  if (paths.every((p) => p === '/')) return originalUrl === '/' ? '/' : undefined;
+  if (allSlash(paths)) return originalUrl === '/' ? '/' : undefined;
   if (constructed === '*') return constructed;
   if (constructed.includes('/') && (constructed.includes(',') || constructed.includes('\\') || constructed.includes('*') || constructed.includes('['))) return constructed;
   const normalized = constructed.startsWith('/') ? constructed : `/${constructed}`;
   const url = originalUrl as string;
   return normalized.length > 0 && (url === normalized || url.startsWith(normalized) || normalized.includes(':') || normalized.includes('*')) ? normalized : undefined;
+}
+
+function allSlash(paths: readonly string[]): boolean {
+  for (const p of paths) if (p !== '/') return false;
+  return true;
 }
 
 /** upstream's getRouterPath. */
@@ -216,11 +235,12 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
     }
 
     _leanHandle(layer: Layer, layerPath: string | undefined, original: Handle, self: unknown, req: Req, res: Res, args: IArguments): unknown {
-      let paths = req[LAYERS];
-      if (!Array.isArray(paths)) {
-        paths = [];
-        Object.defineProperty(req, LAYERS, { enumerable: false, value: paths });
+      let state = req[kState];
+      if (state === undefined) {
+        state = new RequestState();
+        req[kState] = state;
       }
+      const paths = state.paths;
       const pathStored = layerPath !== undefined;
       if (pathStored) paths.push(layerPath);
       const route = constructedRoute(paths);
@@ -268,7 +288,7 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
         }
       }
       const isRouter = type === ROUTER;
-      const call = new LayerCall(span, parent, isRouter ? parent : trace.setSpan(parent, span), req, pathStored);
+      const call = new LayerCall(span, parent, isRouter ? parent : trace.setSpan(parent, span), req, state, pathStored);
       if (isRouter) {
         span.end();
         call.ended = true;
@@ -301,10 +321,11 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
         // Not ended yet: the layer calls next() later, or ends the response itself. The span ends
         // on whichever comes first, as upstream's res.once('close') does.
         if (!call.ended && res instanceof EventEmitter) {
-          const open = res[kOpen];
+          const open = state.open;
           if (open !== undefined) open.push(call);
           else {
-            res[kOpen] = [call];
+            state.open = [call];
+            if (res.req !== req) res[kState] = state;
             // Past the prototype methods (our http-server binding would wrap it in the server
             // span's context, which ending a span does not need): EventEmitter's own `on`.
             emitterOn.call(res, 'close', onResponseClose);
@@ -338,7 +359,7 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
         call.span.end();
       }
       const req = call.req;
-      if (!(req.route && isError) && call.pathStored) req[LAYERS]?.pop();
+      if (!(req.route && isError) && call.pathStored) call.state.paths.pop();
       // upstream: the active context with the parent's span. When the active context is still the
       // one the layer ran in (next() called from the layer's own code), that is the parent context.
       const active = context.active();
