@@ -304,13 +304,17 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
         }
       }
       let out: unknown;
+      // A router's layer runs in the context it was entered in: no switch (context.with would
+      // find the same context current and call it anyway, after copying its arguments twice).
+      const same = call.current === parent;
       try {
         if (callbackIdx === 2 && n === 3) {
-          out = context.with(call.current, original, self, req, res, nextFor(call, args[2] as Handle));
+          const next = nextFor(call, args[2] as Handle);
+          out = same ? original.call(self, req, res, next) : context.with(call.current, original, self, req, res, next);
         } else {
           const copy = Array.prototype.slice.call(args);
           if (callbackIdx >= 0) copy[callbackIdx] = nextFor(call, copy[callbackIdx] as Handle);
-          out = context.with(call.current, Reflect.apply, undefined, original, self, copy);
+          out = same ? Reflect.apply(original, self, copy) : context.with(call.current, Reflect.apply, undefined, original, self, copy);
         }
       } catch (anyError) {
         const [error, message] = errorAndMessage(anyError);
@@ -366,7 +370,7 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
       const parentSpan = trace.getSpan(call.parent);
       const next = active === call.current || active === call.parent ? call.parent : parentSpan !== undefined && trace.getSpan(active) !== parentSpan ? trace.setSpan(active, parentSpan) : active;
       // eslint-disable-next-line prefer-rest-params
-      return context.with(next, Reflect.apply, undefined, callback, this, arguments);
+      return next === active ? Reflect.apply(callback, this, arguments) : context.with(next, Reflect.apply, undefined, callback, this, arguments);
     } as Handle;
   }
 
