@@ -157,7 +157,8 @@ export function matchedRoute(paths: readonly string[] | undefined, originalUrl: 
   if (constructed === '*') return constructed;
   if (constructed.includes('/') && (constructed.includes(',') || constructed.includes('\\') || constructed.includes('*') || constructed.includes('['))) return constructed;
   const normalized = constructed.startsWith('/') ? constructed : `/${constructed}`;
-  const url = originalUrl as string;
+  // upstream's reads req.originalUrl.startsWith, which throws without one (express always sets it).
+  const url = typeof originalUrl === 'string' ? originalUrl : '';
   return normalized.length > 0 && (url === normalized || url.startsWith(normalized) || normalized.includes(':') || normalized.includes('*')) ? normalized : undefined;
 }
 
@@ -275,14 +276,14 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
       const parentSpan = trace.getSpan(parent);
       if (parentSpan === undefined) return Reflect.apply(original, self, args);
 
-      const info = config.spanNameHook || config.requestHook ? { request: req, layerType: type, route } : undefined;
-      if (info !== undefined && config.spanNameHook instanceof Function) spanName = this.spanName(config.spanNameHook, info, spanName);
+      // Each hook its own info object, as upstream's.
+      if (config.spanNameHook instanceof Function) spanName = this._leanSpanName(config.spanNameHook, { request: req, layerType: type, route }, spanName);
       const attributes: Api.Attributes = httpRoute === undefined ? { 'express.name': name, 'express.type': type } : { 'http.route': httpRoute, 'express.name': name, 'express.type': type };
       const span = this.tracer.startSpan(spanName, { attributes });
       const hook = config.requestHook;
-      if (hook && info !== undefined) {
+      if (hook) {
         try {
-          hook(span, info);
+          hook(span, { request: req, layerType: type, route });
         } catch (e) {
           diag.error('express instrumentation: request hook failed', e);
         }
@@ -339,7 +340,7 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
       return out;
     }
 
-    private spanName(hook: NonNullable<LeanExpressConfig['spanNameHook']>, info: { request: unknown; layerType: string; route: string }, defaultName: string): string {
+    private _leanSpanName(hook: NonNullable<LeanExpressConfig['spanNameHook']>, info: { request: unknown; layerType: string; route: string }, defaultName: string): string {
       try {
         return hook(info, defaultName) ?? defaultName;
       } catch (err) {
