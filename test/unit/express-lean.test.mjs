@@ -58,6 +58,16 @@ test("upstream's route/use patches reach the replaced _applyPatch (Express 5 and
       assert.ok(ours.some((l) => l.name === 'mw'), `${pkg}: the middleware layer is ours`);
       assert.ok(ours.some((l) => l.route?.path === '/x/:id'), `${pkg}: the route layer is ours`);
       for (const l of ours) assert.equal(l.handle.__wrapped, true);
+      // A fault of ours (here a layer whose name cannot be read) leaves the layer running untraced.
+      const mw = ours.find((l) => l.name === 'mw');
+      Object.defineProperty(mw, 'name', {
+        get() {
+          throw new Error('unreadable');
+        },
+      });
+      let called = 0;
+      mw.handle({ originalUrl: '/' }, {}, () => called++);
+      assert.equal(called, 1, `${pkg}: the middleware ran and called next`);
     } finally {
       def.unpatch(express, require(`${pkg}/package.json`).version);
     }

@@ -236,64 +236,16 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
     }
 
     _leanHandle(layer: Layer, layerPath: string | undefined, original: Handle, self: unknown, req: Req, res: Res, args: IArguments): unknown {
-      let state = req[kState];
-      if (state === undefined) {
-        state = new RequestState();
-        req[kState] = state;
+      let call: LayerCall | undefined;
+      try {
+        call = this._leanStart(layer, layerPath, req);
+      } catch (err) {
+        // Not expected; but a fault of ours must not fail the app's request.
+        diag.error('express instrumentation: the layer runs untraced', err);
       }
-      const paths = state.paths;
-      const pathStored = layerPath !== undefined;
-      if (pathStored) paths.push(layerPath);
-      const route = constructedRoute(paths);
-      const httpRoute = matchedRoute(paths, req.originalUrl, route);
-
-      // upstream's getLayerMetadata
-      let type: string;
-      let name: string;
-      let spanName: string;
-      if (layer.name === 'router') {
-        type = ROUTER;
-        name = routerPath('', layer) || layerPath || route || '/';
-        spanName = `router - ${name}`;
-      } else if (layer.name === 'bound dispatch' || layer.name === 'handle') {
-        type = REQUEST_HANDLER;
-        name = (route || layerPath) ?? 'request handler';
-        spanName = layer.path ? `request handler - ${route || layerPath}` : 'request handler';
-      } else {
-        type = MIDDLEWARE;
-        name = layer.name as string;
-        spanName = `middleware - ${name}`;
-      }
-
-      const parent = context.active();
-      const rpc = getRPCMetadata(parent);
-      if (rpc?.type === HTTP) rpc.route = httpRoute;
-      const config = this.getConfig();
-      if (ignored(spanName, type, config)) {
-        if (type !== ROUTER && pathStored) paths.pop();
-        return Reflect.apply(original, self, args);
-      }
-      const parentSpan = trace.getSpan(parent);
-      if (parentSpan === undefined) return Reflect.apply(original, self, args);
-
-      // Each hook its own info object, as upstream's.
-      if (config.spanNameHook instanceof Function) spanName = this._leanSpanName(config.spanNameHook, { request: req, layerType: type, route }, spanName);
-      const attributes: Api.Attributes = httpRoute === undefined ? { 'express.name': name, 'express.type': type } : { 'http.route': httpRoute, 'express.name': name, 'express.type': type };
-      const span = this.tracer.startSpan(spanName, { attributes });
-      const hook = config.requestHook;
-      if (hook) {
-        try {
-          hook(span, { request: req, layerType: type, route });
-        } catch (e) {
-          diag.error('express instrumentation: request hook failed', e);
-        }
-      }
-      const isRouter = type === ROUTER;
-      const call = new LayerCall(span, parent, isRouter ? parent : trace.setSpan(parent, span), req, state, pathStored);
-      if (isRouter) {
-        span.end();
-        call.ended = true;
-      }
+      if (call === undefined) return Reflect.apply(original, self, args);
+      const { span, state } = call;
+      const parent = call.parent;
 
       // upstream replaces the first function argument (the layer's `next`) with one ending the span.
       const n = args.length;
@@ -338,6 +290,72 @@ export function leanExpressClass<T extends UpstreamCtor>(Upstream: T, api: typeo
         }
       }
       return out;
+    }
+
+    /**
+     * upstream's patched handle up to the call of the layer: the layer path, route, RPC metadata
+     * route, span and hooks. Undefined when the layer runs untraced (ignored, or no active span).
+     */
+    _leanStart(layer: Layer, layerPath: string | undefined, req: Req): LayerCall | undefined {
+      let state = req[kState];
+      if (state === undefined) {
+        state = new RequestState();
+        req[kState] = state;
+      }
+      const paths = state.paths;
+      const pathStored = layerPath !== undefined;
+      if (pathStored) paths.push(layerPath);
+      const route = constructedRoute(paths);
+      const httpRoute = matchedRoute(paths, req.originalUrl, route);
+
+      // upstream's getLayerMetadata
+      let type: string;
+      let name: string;
+      let spanName: string;
+      if (layer.name === 'router') {
+        type = ROUTER;
+        name = routerPath('', layer) || layerPath || route || '/';
+        spanName = `router - ${name}`;
+      } else if (layer.name === 'bound dispatch' || layer.name === 'handle') {
+        type = REQUEST_HANDLER;
+        name = (route || layerPath) ?? 'request handler';
+        spanName = layer.path ? `request handler - ${route || layerPath}` : 'request handler';
+      } else {
+        type = MIDDLEWARE;
+        name = layer.name as string;
+        spanName = `middleware - ${name}`;
+      }
+
+      const parent = context.active();
+      const rpc = getRPCMetadata(parent);
+      if (rpc?.type === HTTP) rpc.route = httpRoute;
+      const config = this.getConfig();
+      if (ignored(spanName, type, config)) {
+        if (type !== ROUTER && pathStored) paths.pop();
+        return undefined;
+      }
+      const parentSpan = trace.getSpan(parent);
+      if (parentSpan === undefined) return undefined;
+
+      // Each hook its own info object, as upstream's.
+      if (config.spanNameHook instanceof Function) spanName = this._leanSpanName(config.spanNameHook, { request: req, layerType: type, route }, spanName);
+      const attributes: Api.Attributes = httpRoute === undefined ? { 'express.name': name, 'express.type': type } : { 'http.route': httpRoute, 'express.name': name, 'express.type': type };
+      const span = this.tracer.startSpan(spanName, { attributes });
+      const hook = config.requestHook;
+      if (hook) {
+        try {
+          hook(span, { request: req, layerType: type, route });
+        } catch (e) {
+          diag.error('express instrumentation: request hook failed', e);
+        }
+      }
+      const isRouter = type === ROUTER;
+      const call = new LayerCall(span, parent, isRouter ? parent : trace.setSpan(parent, span), req, state, pathStored);
+      if (isRouter) {
+        span.end();
+        call.ended = true;
+      }
+      return call;
     }
 
     private _leanSpanName(hook: NonNullable<LeanExpressConfig['spanNameHook']>, info: { request: unknown; layerType: string; route: string }, defaultName: string): string {
