@@ -102,6 +102,7 @@ export function launcherFlags(root) {
     ours,
     'ours-sdk': ours,
     'ours-upstream-http': ours,
+    'ours-upstream-express': ours,
     'ours-bsp': ours,
     upstream: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
     edot: edot && ['--require', edot],
@@ -116,6 +117,8 @@ export function launcherFlags(root) {
  *   docs/configuration.md).
  * - ours-upstream-http: instrumentation-http traces incoming requests too, as before our own
  *   server instrumentation (OTEL_NODE_HTTP_SERVER_INSTRUMENTATION, docs/http-server.md).
+ * - ours-upstream-express: instrumentation-express as it is, without our per-request layer
+ *   patch (OTEL_NODE_EXPRESS_INSTRUMENTATION, docs/express.md).
  * - ours-bsp: our tracer with upstream's BatchSpanProcessor, which keeps span objects until
  *   export, instead of encoding each span as it ends (OTEL_NODE_TRACES_ENCODE_AT_END=false).
  * - ddtrace-all: dd-trace's sampler keeps every trace. At its defaults its sampling rule has a
@@ -127,6 +130,7 @@ export function launcherFlags(root) {
 export const VARIANT_ENV = {
   'ours-sdk': { OTEL_NODE_TRACER: 'sdk' },
   'ours-upstream-http': { OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: 'upstream' },
+  'ours-upstream-express': { OTEL_NODE_EXPRESS_INSTRUMENTATION: 'upstream' },
   'ours-bsp': { OTEL_NODE_TRACES_ENCODE_AT_END: 'false' },
   'ddtrace-all': { DD_TRACE_RATE_LIMIT: '-1' },
 };
@@ -136,6 +140,7 @@ export const LAUNCHER_LABELS = {
   ours: 'ours --require',
   'ours-sdk': 'ours, OTEL_NODE_TRACER=sdk',
   'ours-upstream-http': 'ours, OTEL_NODE_HTTP_SERVER_INSTRUMENTATION=upstream',
+  'ours-upstream-express': 'ours, OTEL_NODE_EXPRESS_INSTRUMENTATION=upstream',
   'ours-bsp': 'ours, OTEL_NODE_TRACES_ENCODE_AT_END=false',
   upstream: 'upstream register',
   edot: 'EDOT Node.js',

@@ -269,7 +269,7 @@ function startOnce(options: StartRequest): Handle {
   }
 
   const providers = { tracer: () => useApi().trace.getTracerProvider(), meter: () => useApi().metrics.getMeterProvider(), logger: () => useApi().logs.getLoggerProvider() };
-  const lazy = new LazyInstrumentations(selected, log, from, providers, byName, v.OTEL_NODE_HTTP_SERVER_INSTRUMENTATION);
+  const lazy = new LazyInstrumentations(selected, log, from, providers, byName, v.OTEL_NODE_HTTP_SERVER_INSTRUMENTATION, v.OTEL_NODE_EXPRESS_INSTRUMENTATION);
   lazy.beforeLoad = () => requireFilter.ensurePrimed();
   for (const w of lazy.loadedTooEarly(require.cache)) log.warn(w);
   if (self) self.active = () => [...lazy.states.values()].filter((st) => st.status === 'loaded').length;

@@ -3,6 +3,7 @@ import type { LoggerProvider, MeterProvider, TracerProvider } from '@opentelemet
 import { createRequire } from 'node:module';
 import type { InstrumentationDescriptor } from '../catalog/types';
 import type { HttpServerMode } from './http-server';
+import type { ExpressMode } from './express';
 import { errorText, type Logger } from '../log';
 import { coveredReason, fromModuleHook } from './covered';
 import { candidateNames } from './module-names';
@@ -80,6 +81,8 @@ export class LazyInstrumentations {
     private readonly options: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map(),
     /** Who traces incoming HTTP requests (OTEL_NODE_HTTP_SERVER_INSTRUMENTATION, src/hooks/http-server.ts). */
     private readonly httpServer: HttpServerMode = 'lean',
+    /** Who patches Express's layers (OTEL_NODE_EXPRESS_INSTRUMENTATION, src/hooks/express.ts). */
+    private readonly express: ExpressMode = 'lean',
   ) {
     this.req = createRequire(resolveFrom);
     for (const d of enabled) {
@@ -248,6 +251,12 @@ export class LazyInstrumentations {
         instance = built.instance;
         this.details.set(d.name, built.detail);
         this.isolatePatches(d, built.upstream);
+      } else if (d.name === 'express' && d.entry === undefined) {
+        const { buildExpress } = require('./express') as typeof import('./express');
+        const built = buildExpress(Ctor as new (config: object) => LoadedInstrumentation, config, this.express, () => require('../instrumentations/express') as typeof import('../instrumentations/express'));
+        instance = built.instance;
+        this.details.set(d.name, built.detail);
+        this.isolatePatches(d, instance);
       } else {
         instance = new (Ctor as new (config: object) => LoadedInstrumentation)(config);
         this.isolatePatches(d, instance);

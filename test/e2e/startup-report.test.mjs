@@ -21,7 +21,7 @@ test('OTEL_LOG_LEVEL=info set: the block, then one line per module patched as it
   assert.match(lines[0], /^otel-autoinstrument: info: otel-autoinstrument [\d.]+ on Node [\d.]+, --import register hook; ES modules: import-in-the-middle (synchronous hooks|threaded loader); CommonJS: require-in-the-middle$/);
   assert.match(lines[1], /^otel-autoinstrument: info: config \(not defaults\): .*OTEL_SERVICE_NAME=shop \(env\)/);
   assert.match(lines[2], /^otel-autoinstrument: info: instrumentations: \d+ waiting for their modules/);
-  assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-express@[\d.]+ to express@5\.3\.0\n/);
+  assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-express@[\d.]+ to express@5\.3\.0; layers: instrumentation-express with our per-request layer patch \(lean\)\n/);
   assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-http@[\d.]+ to http; incoming requests: diagnostics_channel http\.server\.request\.start \(ours\); outgoing: instrumentation-http\n/);
   // Only info lines: no warning, and nothing else.
   assert.ok(lines.every((l) => l.startsWith('otel-autoinstrument: info: ')), res.stderr);

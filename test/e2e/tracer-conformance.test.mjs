@@ -156,3 +156,82 @@ describe("a configurator's span processor sees the same spans", { concurrency: 2
     });
   }
 });
+
+// Our Express layer patch against instrumentation-express's own (OTEL_NODE_EXPRESS_INSTRUMENTATION,
+// src/instrumentations/express): the same app, once under each, must export the same spans field by
+// field: names, kinds, parents, attributes (http.route, express.name, express.type), the server
+// span's route and name, status, exception events. Express 4 and 5, CommonJS and ESM, and
+// upstream's ignoreLayers/ignoreLayersType options. What legitimately differs besides NORMALIZE:
+// the frames of an exception.stacktrace below the app's own (ours and upstream's wrappers are
+// different functions), so a stack is compared by its first two lines, message and throwing frame.
+const EXPRESS_MODES = { lean: { OTEL_NODE_EXPRESS_INSTRUMENTATION: 'lean' }, upstream: { OTEL_NODE_EXPRESS_INSTRUMENTATION: 'upstream' } };
+// What each says in the startup report (OTEL_LOG_LEVEL=info): who patched the layers.
+const EXPRESS_SAID = {
+  lean: /info: applied @opentelemetry\/instrumentation-express@[\d.]+ to express@[45]\.[\d.]+; layers: instrumentation-express with our per-request layer patch \(lean\)\n/,
+  upstream: /info: applied @opentelemetry\/instrumentation-express@[\d.]+ to express@[45]\.[\d.]+; layers: instrumentation-express \(OTEL_NODE_EXPRESS_INSTRUMENTATION=upstream\)\n/,
+};
+const EXPRESS_LINE = /^express[45] (\S+=\d+:\d+ ?){12}$/;
+const EXPRESS_APPS = [
+  { app: 'express-layers/app.cjs', mode: 'require', version: 5 },
+  { app: 'express-layers/app.mjs', mode: 'import', version: 5 },
+  { app: 'express-layers/express4/app.cjs', mode: 'require', version: 4, nodeArgs: ['--preserve-symlinks'] },
+  { app: 'express-layers/express4/app.mjs', mode: 'import', version: 4, nodeArgs: ['--preserve-symlinks'] },
+  // Under instrumentation-http's server side, which binds each response's listener methods itself.
+  { app: 'express-layers/app.cjs', mode: 'require', version: 5, env: { OTEL_NODE_HTTP_SERVER_INSTRUMENTATION: 'upstream' }, label: 'OTEL_NODE_HTTP_SERVER_INSTRUMENTATION=upstream', full: true },
+  { app: 'express-layers/app.cjs', mode: 'require', version: 5, env: { OTEL_NODE_INSTRUMENTATION_EXPRESS_IGNORE_LAYERS: 'passThrough,request handler - /users/:id', OTEL_NODE_INSTRUMENTATION_EXPRESS_IGNORE_LAYERS_TYPE: 'router' }, label: 'ignoreLayers, ignoreLayersType' },
+  { app: 'express-layers/hooks.cjs', mode: 'start', version: 5, label: 'start() with spanNameHook and requestHook', hooks: true },
+  { app: 'express-layers/express4/app.cjs', mode: 'require', version: 4, nodeArgs: ['--preserve-symlinks'], env: { OTEL_NODE_INSTRUMENTATION_EXPRESS_IGNORE_LAYERS_TYPE: 'middleware' }, label: 'ignoreLayersType' },
+];
+const firstLines = (stack) => (typeof stack === 'string' ? stack.split('\n').slice(0, 2).join('\n') : stack);
+
+describe("lean Express exports what instrumentation-express exports", { concurrency: 2 }, () => {
+  for (const spec of EXPRESS_APPS) {
+    test(`Express ${spec.version}: ${spec.app} ${REGISTER[spec.mode] ? `under --${spec.mode}` : 'from code'}${spec.label ? `, ${spec.label}` : ''}`, { timeout: 60000 }, async () => {
+      const runs = await Promise.all(
+        Object.entries(EXPRESS_MODES).map(async ([mode, env]) => {
+          const run = `express-conformance-${n++}-${mode}`;
+          const from = nowNs() - 1000000000n;
+          const res = await runNode([...(spec.nodeArgs ?? []), ...(REGISTER[spec.mode] ?? [])], spec.app, {
+            env: { OTEL_SERVICE_NAME: 'express-conformance', OTEL_RESOURCE_ATTRIBUTES: `test.run=${run}`, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_LOG_LEVEL: 'info', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'net,dns', ...spec.env, ...env },
+            timeoutMs: 30000,
+          });
+          const to = nowNs() + 1000000000n;
+          return { mode, run, res, window: [from, to], output: `${mode}: exit ${res.code}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}` };
+        }),
+      );
+      const output = runs.map((r) => r.output).join('\n');
+      for (const r of runs) {
+        assert.equal(r.res.code, 0, output);
+        assert.match(r.res.stdout.trim(), EXPRESS_LINE, output);
+        assert.ok(r.res.stdout.startsWith(`express${spec.version} `), output);
+        assert.match(r.res.stderr, EXPRESS_SAID[r.mode], output);
+      }
+      assert.equal(runs[0].res.stdout, runs[1].res.stdout, `what the app itself sees is the same\n${output}`);
+      const records = () => runs.map((r) => receiver.select('test.run', r.run));
+      // 12 requests, whose client spans each end after everything of their request: once the
+      // last one is in (exports go out in the order spans end), so is the rest of the run.
+      const clients = (x) => x.filter((r) => r.span.kind === 3 || r.span.kind === 'SPAN_KIND_CLIENT').length;
+      await waitFor(() => records().every((x) => clients(x) === 12) && records()[0].length === records()[1].length, 10000);
+      const [a, b] = records().map((x, i) => canonical(x, { window: runs[i].window, normalize: NORMALIZE }));
+      for (const c of [a, b]) for (const s of c.spans) for (const e of s.events) if ('exception.stacktrace' in e.attributes) e.attributes['exception.stacktrace'] = firstLines(e.attributes['exception.stacktrace']);
+      for (const [r, c] of [[runs[0], a], [runs[1], b]]) {
+        assert.deepEqual(c.problems, [], `${r.mode}: times out of order\n${output}`);
+        const expressSpans = c.spans.filter((x) => x.scope === '@opentelemetry/instrumentation-express');
+        assert.ok(expressSpans.length >= (spec.env && !spec.full ? 5 : 20), `${r.mode}: ${expressSpans.length} express spans:\n  ${c.spans.map((x) => x.span).join('\n  ')}`);
+      }
+      if ((!spec.env || spec.full) && !spec.hooks) {
+        const labels = a.spans.map((x) => x.span);
+        for (const want of ['GET#3 > GET /api/v1/items/:id/parts/:part > request handler', 'GET#8 > GET /boom > request handler', 'GET#2 > GET /api/v1/items/:id > router - ', 'GET#2 > GET /api/v1/items/:id > middleware - apiAuth', 'GET#11 > GET /late > request handler']) assert.ok(labels.some((l) => l.startsWith(want)), `no span "${want}" among\n  ${labels.join('\n  ')}`);
+        assert.ok(a.spans.some((x) => x.status.code === 'STATUS_CODE_ERROR' && x.events.some((e) => e.name === 'exception')), 'an erroring layer span');
+      }
+      if (spec.hooks) {
+        const labels = a.spans.map((x) => x.span);
+        assert.ok(labels.includes('GET > GET /users/:id > GET handler /users/:id (request handler)'), `spanNameHook's name among\n  ${labels.join('\n  ')}`);
+        assert.ok(labels.includes('GET#9 > GET /fail > request handler'), `the default name where spanNameHook throws, among\n  ${labels.join('\n  ')}`);
+        assert.ok(a.spans.filter((x) => x.scope === '@opentelemetry/instrumentation-express').every((x) => typeof x.attributes['test.layer'] === 'string'), "requestHook's attribute on every express span");
+      }
+      const diff = describeDifference(a, b, Object.keys(EXPRESS_MODES));
+      assert.ok(diff === '', `${spec.app}: the exports differ (${a.spans.length} spans under lean, ${b.spans.length} under upstream):\n${diff}\n\n${output}`);
+    });
+  }
+});
