@@ -205,6 +205,40 @@ export class ResilientTransport implements Transport {
 
 const failure = (reason: string): ExportResponse => ({ status: 'failure', error: new ExportFailure(reason) });
 
+/** What loadUtilsByRequire reads of otlp-exporter-base 0.300's HttpExporterTransport (private). */
+interface HttpTransportInternals {
+  _utils?: unknown;
+  _parameters?: { url?: unknown; agentFactory?: unknown };
+  _loadUtils?: unknown;
+}
+
+/**
+ * Upstream's http transport (otlp-exporter-base 0.300, HttpExporterTransport._loadUtils) gets
+ * node:http(s)'s `request` with a dynamic import() at its first export. Node then builds the ESM
+ * facade of node:http, which reads every export, and the lazy `WebSocket`/`CloseEvent`/
+ * `MessageEvent` getters load undici: about 1.5 MiB of heap (undici and the ESM loader) made at
+ * the first export, under load, all of which survives into the old generation and counts toward
+ * V8 growing the young generation (issue 19), besides the code. The same function through
+ * require(), with the same agent: `_loadUtils` replaced on this instance, only when it is the
+ * shape we know (else upstream's runs). Test: test/unit/otlp-transport.test.mjs exports through
+ * it and checks that undici was not loaded.
+ */
+function loadUtilsByRequire(t: HttpTransportInternals): void {
+  const params = t._parameters;
+  if (t._utils !== null || typeof t._loadUtils !== 'function' || params === undefined) return;
+  const { url, agentFactory } = params;
+  if (typeof url !== 'string' || typeof agentFactory !== 'function') return;
+  t._loadUtils = async function (this: HttpTransportInternals): Promise<unknown> {
+    if (this._utils === null || this._utils === undefined) {
+      const protocol = new URL(url).protocol;
+      const agent: unknown = await (agentFactory as (protocol: string) => unknown)(protocol);
+      const mod = protocol === 'http:' ? (require('node:http') as typeof import('node:http')) : (require('node:https') as typeof import('node:https'));
+      this._utils = { agent, request: mod.request };
+    }
+    return this._utils;
+  };
+}
+
 interface Delegating {
   _delegate?: { _transport?: Transport & { _transport?: Transport } };
 }
@@ -229,6 +263,7 @@ export function installResilientTransport(exporter: unknown, grpc: boolean, onMi
   if (!grpc) {
     if (!isTransport(current._transport)) return false;
     inner = current._transport;
+    loadUtilsByRequire(inner as HttpTransportInternals);
   }
   delegate._transport = new ResilientTransport(inner, grpc, onMismatch);
   return true;

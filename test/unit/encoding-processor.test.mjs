@@ -167,11 +167,40 @@ test('a span that cannot be encoded is counted, never thrown to the caller', asy
   ours.onEnd(a);
   ours.onEnd(broken);
   ours.onEnd(b);
-  // Spans are encoded a few at a time (src/otlp/span-batch.ts, STAGE): the broken one is found
-  // at the latest when its batch is exported, and left out of the queue and the request then.
-  assert.equal(ours.queuedCount, 3);
+  // A local root's end encodes what is staged (encoding-processor.ts): the broken root is found
+  // as it ends, and left out of the queue and the request.
+  assert.equal(errors.length, 1);
+  assert.equal(ours.queuedCount, 2);
   await ours.forceFlush();
   assert.equal(errors.length, 1);
   assert.equal(ours.queuedCount, 0);
   assert.ok(mine.requests[0].equals(Buffer.from(ProtobufTraceSerializer.serializeRequest([a, b]))));
+});
+
+// Spans that are not local roots wait, staged as objects, for their root's end or the end of the
+// event loop's turn (issue 19: staged spans survive scavenges); a broken one is found then.
+test('a child span is encoded when its local root ends, else at the end of the turn', async () => {
+  const ended = [];
+  const tp = new TracerProvider({ spanProcessors: [{ onStart() {}, onEnd: (s) => ended.push(s), forceFlush: async () => {}, shutdown: async () => {} }] });
+  const tracer = tp.getTracer('t');
+  const root = tracer.startSpan('root');
+  const ctx = trace.setSpan(ROOT_CONTEXT, root);
+  for (const name of ['child 1', 'child 2', 'child 3']) tracer.startSpan(name, {}, ctx).end();
+  root.end();
+  const [c1, c2, c3, r] = ended;
+  const broken = (s) => Object.assign(Object.create(Object.getPrototypeOf(s)), s, { spanContext: () => ({ traceId: 'ab', spanId: null, traceFlags: 1 }) });
+  const errors = [];
+  const mine = recorder(false);
+  const ours = new EncodingSpanProcessor(options(mine, { onEncodeError: (err) => errors.push(err) }));
+  ours.onEnd(c1);
+  ours.onEnd(broken(c2));
+  assert.equal(errors.length, 0);
+  ours.onEnd(r);
+  assert.equal(errors.length, 1);
+  ours.onEnd(broken(c3));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(errors.length, 2);
+  assert.equal(ours.queuedCount, 2);
+  await ours.forceFlush();
+  assert.ok(mine.requests[0].equals(Buffer.from(ProtobufTraceSerializer.serializeRequest([c1, r]))));
 });

@@ -101,3 +101,28 @@ test('a metrics collection dropped while two are still out: only its delta point
   assert.deepEqual(results, [0, 0, 1, 1]);
   resetExportStats();
 });
+
+// upstream's http transport loads node:http with import() at its first export (its default agent
+// factory too; ours, unref-agent.ts, requires it), which builds
+// node:http's ESM facade and with it loads undici (its lazy WebSocket getters): about 1.5 MiB of
+// heap at the first export (issue 19). Ours loads it with require() through a private method
+// (otlp-transport.ts, loadUtilsByRequire): this fails when upstream renames it.
+test('http/protobuf: the first export loads neither undici nor node:http through import()', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = `
+    const http = require('node:http');
+    const { installResilientTransport } = require('./dist/sdk/otlp-transport.js');
+    const { unrefAgentFactory } = require('./dist/sdk/unref-agent.js');
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end()); }).listen(0, '127.0.0.1', () => {
+      const exporter = new OTLPTraceExporter({ url: 'http://127.0.0.1:' + server.address().port + '/v1/traces', httpAgentOptions: unrefAgentFactory({}) });
+      const ours = installResilientTransport(exporter, false, () => {});
+      exporter._delegate._transport.send(new Uint8Array([10, 0]), 5000).then((r) => {
+        console.log(JSON.stringify({ ours, status: r.status, undici: process.moduleLoadList.some((m) => m.includes('undici')) }));
+        server.close();
+        exporter.shutdown();
+      });
+    });`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' }).trim());
+  assert.deepEqual(out, { ours: true, status: 'success', undici: false });
+});

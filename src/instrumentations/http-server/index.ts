@@ -128,6 +128,18 @@ export class HttpServerInstrumentation {
   private readonly kPending = Symbol('otel-autoinstrument http-server request');
   /** The response's 'close' listener: the span ends, unless an error ended it. */
   private readonly onClose: (this: ServerResponse) => void;
+  /**
+   * The response's first 'finish' listener: leaves the request's context before Node's own
+   * (resOnFinish) re-arms the socket's keep-alive timer. A timer keeps the context current when it
+   * was made (AsyncContextFrame on Node 24, the async resource's store on 22) until it is replaced:
+   * each keep-alive connection's timer held its last request's context, hence its span, until the
+   * connection's next request. Under load those spans (about 1.6 KiB each with their attributes,
+   * one per connection) survived every scavenge, most of what did with every request traced, and
+   * V8 grows the young generation with what survives (issue 19). The change lasts until the end
+   * of the callback the 'finish' is emitted in (Node restores its context then); listeners the app
+   * adds run in the request's context as before (bound, bind.ts).
+   */
+  private readonly onFinish: () => void;
   /** The response's errorMonitor listener. */
   private readonly onError: (this: ServerResponse, err: unknown) => void;
   /** Servers whose emit could not be shadowed (a frozen object): not tried again, said once. */
@@ -168,6 +180,11 @@ export class HttpServerInstrumentation {
       if (p === undefined || p.ended) return;
       p.ended = true;
       self.finish(p, this);
+    };
+    const context = this.api.context;
+    const root = this.api.ROOT_CONTEXT;
+    this.onFinish = (): void => {
+      context.attach(root);
     };
     this.onError = function (this: ServerResponse, err: unknown): void {
       const p = (this as unknown as Carrier)[k];
@@ -314,6 +331,7 @@ export class HttpServerInstrumentation {
     // by every request: they find it on the response.
     response.on('close', this.onClose);
     response.on(this.errorMonitor, this.onError);
+    response.prependListener('finish', this.onFinish);
     this.bind?.(ctx, request);
     this.bind?.(ctx, response);
     const { requestHook, responseHook } = config;
@@ -370,7 +388,9 @@ export class HttpServerInstrumentation {
     if (error !== undefined) span.setAttribute('error.type', error);
     if (route) span.updateName(`${request.method || 'GET'} ${route}`);
     const custom = this.config.applyCustomAttributesOnSpan;
-    if (custom !== undefined) this.safe('applyCustomAttributesOnSpan', () => custom(span, request, response));
+    // In the request's context, where upstream's bound 'close' listener runs it: the 'close' is
+    // emitted from Node's 'finish' listener, which runs after onFinish left that context.
+    if (custom !== undefined) this.safe('applyCustomAttributesOnSpan', () => this.api.context.with(p.ctx, () => custom(span, request, response)));
     this.close(p, metric);
   }
 
