@@ -41,6 +41,61 @@ export function concerns(id: string, parentFile: string | null | undefined, watc
   return false;
 }
 
+/**
+ * Builtins an instrumentation package requires at load but uses only later, if ever: the package
+ * gets a stand-in that requires the builtin at its first use. @opentelemetry/instrumentation-net
+ * (enabled by default, loaded by every app that loads net, which Express and any server does)
+ * requires tls at load for one `instanceof tls.TLSSocket` at each socket connect: loading tls (its
+ * wrap, secure context and crypto modules) at start cost 2.6 MiB of peak RSS in an Express start
+ * (docs/performance.md). test/e2e/startup-path.test.mjs fails if the package stops requiring it
+ * by this name (tls is then loaded at start again), and checks that a TLS connect still gets its
+ * tls.connect span.
+ */
+const NET_ONLY: ReadonlySet<string> = new Set(['@opentelemetry/instrumentation-net']);
+/** Builtin id -> the packages whose require of it gets a stand-in. */
+const DEFERRED_BUILTINS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['tls', NET_ONLY],
+  ['node:tls', NET_ONLY],
+]);
+
+/** Whether require(id) from `parentFile` gets a stand-in (DEFERRED_BUILTINS). */
+export function deferredBuiltin(parentFile: string | null | undefined, id: string): boolean {
+  const pkgs = DEFERRED_BUILTINS.get(id);
+  if (pkgs === undefined || typeof parentFile !== 'string') return false;
+  const pkg = packageOfPath(parentFile);
+  return pkg !== undefined && pkgs.has(pkg);
+}
+
+/**
+ * A module's exports, loaded by `load` at the first touch of any property. A Proxy, so whatever
+ * the package reads, writes or lists on it reaches the real exports. If `load` throws, so does
+ * that touch, as the require would have at load.
+ */
+export function lazyModule(load: () => unknown): object {
+  let real: object | undefined;
+  const target = (): object => {
+    if (real !== undefined) return real;
+    const r = load();
+    const obj: object = (typeof r === 'object' && r !== null) || typeof r === 'function' ? r : (Object(r) as object);
+    real = obj;
+    return obj;
+  };
+  return new Proxy(Object.create(null) as object, {
+    get: (_o, k) => Reflect.get(target(), k),
+    set: (_o, k, v) => Reflect.set(target(), k, v),
+    has: (_o, k) => Reflect.has(target(), k),
+    deleteProperty: (_o, k) => Reflect.deleteProperty(target(), k),
+    ownKeys: () => Reflect.ownKeys(target()),
+    // Configurable as seen through the stand-in: a Proxy may not report a non-configurable
+    // property its own (empty) target lacks.
+    getOwnPropertyDescriptor: (_o, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(target(), k);
+      return d === undefined ? undefined : { ...d, configurable: true };
+    },
+    getPrototypeOf: () => Reflect.getPrototypeOf(target()),
+  });
+}
+
 /** What the filter needs from upstream's RequireInTheMiddleSingleton. */
 interface Registry {
   register(moduleName: string, onRequire: unknown): unknown;
@@ -101,6 +156,11 @@ export class RequireFilter {
   vendor: Pick<Vendor, 'serve'> | undefined;
 
   private route(mod: nodeModule.Module, id: string, args: [string]): unknown {
+    if (deferredBuiltin(mod?.filename, id)) return lazyModule(() => this.routeNow(mod, id, args));
+    return this.routeNow(mod, id, args);
+  }
+
+  private routeNow(mod: nodeModule.Module, id: string, args: [string]): unknown {
     if (this.vendor !== undefined && typeof id === 'string' && id.charCodeAt(0) === 64 /* @ */) {
       const v = this.served(mod, id);
       if (v !== undefined) return v.exports;

@@ -216,3 +216,19 @@ test('the bundle\'s code cache: not written by a process that is not instrumente
   assert.equal(bundleStatus(open.stderr), 'not used');
   assert.deepEqual(bundleCaches(tmp), []);
 });
+
+// src/hooks/require-filter.ts (DEFERRED_BUILTINS): the net instrumentation's tls is loaded at its
+// first use, a connect, not when the instrumentation loads.
+test('--require and --import: the net instrumentation does not load tls at start; a TLS connect still gets its tls.connect span', async () => {
+  for (const mode of ['require', 'import']) {
+    const env = { OTEL_TRACES_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_LOG_LEVEL: 'debug' };
+    const res = await runNode(REGISTER[mode], 'tls-later-app.cjs', { env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /info: applied @opentelemetry\/instrumentation-net@\S+ to net/, mode);
+    assert.match(res.stdout, /^tls loaded: false$/m, mode);
+    const conn = await runNode(REGISTER[mode], 'tls-later-app.cjs', { env, args: ['connect'] });
+    assert.equal(conn.code, 0, conn.stderr);
+    assert.match(conn.stdout, /name: 'tls\.connect'/, mode);
+    assert.match(conn.stdout, /name: 'tcp\.connect'/, mode);
+  }
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { candidateNames } from '../../dist/hooks/module-names.js';
 import { has } from '../../dist/node-features.js';
-import { concerns, packageOfPath } from '../../dist/hooks/require-filter.js';
+import { concerns, deferredBuiltin, lazyModule, packageOfPath } from '../../dist/hooks/require-filter.js';
 
 test('a specifier maps to itself and to its package', () => {
   assert.deepEqual(candidateNames('pg'), ['pg']);
@@ -91,4 +91,37 @@ test("the SDK's warnings and errors are printed once each, whatever trace and sp
     'error sdk: middleware - x 0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331 - You can only call end() on a span once.',
     'warn sdk: another warning',
   ]);
+});
+
+test('deferred builtins: tls for the net instrumentation only', () => {
+  const net = '/app/node_modules/@opentelemetry/instrumentation-net/dist/instrumentation.cjs';
+  assert.equal(deferredBuiltin(net, 'tls'), true);
+  assert.equal(deferredBuiltin(net, 'node:tls'), true);
+  assert.equal(deferredBuiltin(net, 'net'), false);
+  assert.equal(deferredBuiltin('/app/node_modules/undici/index.js', 'tls'), false);
+  assert.equal(deferredBuiltin('/app/src/index.js', 'tls'), false);
+  assert.equal(deferredBuiltin(undefined, 'tls'), false);
+});
+
+test('a lazy module loads at its first touch, once, and shows the real exports', () => {
+  let loads = 0;
+  class Socket {}
+  const real = { Socket, connect: () => 'ok' };
+  const lazy = lazyModule(() => {
+    loads++;
+    return real;
+  });
+  assert.equal(loads, 0);
+  assert.equal(new Socket() instanceof lazy.Socket, true);
+  assert.equal(lazy.connect(), 'ok');
+  assert.equal(loads, 1);
+  assert.deepEqual(Object.keys(lazy), ['Socket', 'connect']);
+  assert.equal('connect' in lazy, true);
+  lazy.extra = 1;
+  assert.equal(real.extra, 1);
+  assert.equal(loads, 1);
+  const failing = lazyModule(() => {
+    throw new Error('no such module');
+  });
+  assert.throws(() => failing.x, /no such module/);
 });
