@@ -105,6 +105,44 @@ await build({
   banner: { js: `/* Bundled from ${Object.entries(vendorVersions).map(([n, v]) => `${n}@${v}`).join(', ')}: Copyright The OpenTelemetry Authors, Apache License 2.0 (http://www.apache.org/licenses/LICENSE-2.0). */` },
   plugins: [vendorEdges],
 });
+// Fourth output: dist/iitm-hook.js, import-in-the-middle's synchronous hook side (create-hook.mjs
+// and the lib/ files and lexers it imports) as one CommonJS file, loaded at the first ES import it
+// must wrap (src/hooks/install.ts, LazyEsmHook). Loaded as ES modules, its `import ... from 'fs'`
+// (and util, module, url, path) build Node's ESM facade of each builtin, which reads every export
+// and so runs every lazy getter (fs.promises, ...); here they are plain require()s. Its lexers:
+// cjs-module-lexer's pure-JS build (no WebAssembly to compile), es-module-lexer loaded at its
+// first parse (only when an ES module is wrapped). Not in it: lib/register.js, which the
+// generated wrappers import by URL from the real package (createHook's meta.url): one runtime copy.
+const iitmDir = dirname(requireRoot.resolve('import-in-the-middle/hook.mjs'));
+const iitmVersion = JSON.parse(readFileSync(join(iitmDir, 'package.json'), 'utf8')).version;
+const lexerVersions = ['cjs-module-lexer', 'es-module-lexer'].map((n) => {
+  const r = createRequire(join(iitmDir, 'package.json'));
+  return `${n}@${JSON.parse(readFileSync(join(packageDir(r.resolve(n), n), 'package.json'), 'utf8')).version}`;
+});
+const iitmLexers = {
+  name: 'iitm-lexers',
+  setup(b) {
+    b.onResolve({ filter: /^cjs-module-lexer$/ }, (a) => ({ path: createRequire(a.importer).resolve('cjs-module-lexer') }));
+    b.onResolve({ filter: /^es-module-lexer$/ }, (a) => (a.namespace === 'lazy-lexer' ? undefined : { path: a.importer, namespace: 'lazy-lexer' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-lexer' }, (a) => ({
+      contents: "let m;\nexport function parse(...args) { return (m ??= require('es-module-lexer')).parse(...args); }\n",
+      resolveDir: dirname(a.path),
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: [join(iitmDir, 'create-hook.mjs')],
+  outfile: join(root, 'dist/iitm-hook.js'),
+  packages: undefined,
+  // Its own createRequire(import.meta.url) resolves with explicit paths only; the file's own URL serves.
+  define: { 'import.meta.url': '__iitm_file_url' },
+  banner: { js: `/* Bundled from import-in-the-middle@${iitmVersion} (Copyright 2021 Datadog, Inc., Apache License 2.0, http://www.apache.org/licenses/LICENSE-2.0), ${lexerVersions.join(', ')} (MIT License, Copyright Guy Bedford). */\nconst __iitm_file_url = require('node:url').pathToFileURL(__filename).href;` },
+  footer: { js: `module.exports.IITM_VERSION = ${JSON.stringify(iitmVersion)};` },
+  plugins: [iitmLexers],
+});
+
 function contentHash(file) {
   return createHash('sha256').update(readFileSync(join(root, file))).digest('hex').slice(0, 16);
 }
@@ -116,7 +154,7 @@ function packageDir(entry, name) {
 await build({
   ...common,
   entryPoints: [join(root, 'src/start.ts')],
-  define: { VENDOR_VERSIONS: JSON.stringify(vendorVersions), VENDOR_HASH: JSON.stringify(contentHash('dist/vendor.js')), VENDOR_PARENTS: JSON.stringify(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies)) },
+  define: { IITM_HOOK_VERSION: JSON.stringify(iitmVersion), VENDOR_VERSIONS: JSON.stringify(vendorVersions), VENDOR_HASH: JSON.stringify(contentHash('dist/vendor.js')), VENDOR_PARENTS: JSON.stringify(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies)) },
   outfile: join(root, 'dist/register.js'),
   sourcemap: true,
   plugins: [lazyBuiltins],

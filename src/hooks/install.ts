@@ -42,6 +42,42 @@ interface IitmSyncHook {
   applyOptions(o: { shouldInclude(url: string, specifier: string): boolean }): void;
 }
 
+/** import-in-the-middle's create-hook.mjs, or our bundle of it (dist/iitm-hook.js). */
+interface IitmHookModule {
+  createHook(meta: { url: string }): IitmSyncHook;
+  /** Only in the bundle: the version it was built from. */
+  IITM_VERSION?: string;
+}
+
+/** Set by scripts/bundle.mjs: the import-in-the-middle version in dist/iitm-hook.js. */
+declare const IITM_HOOK_VERSION: string | undefined;
+
+/**
+ * createHook from dist/iitm-hook.js (scripts/bundle.mjs says why it is cheaper to load than
+ * create-hook.mjs), when that is the version of the copy the app resolves (`hookPath`: its
+ * hook.mjs); else undefined, and the caller loads create-hook.mjs. Not in tsc's dist/ (no bundle
+ * beside it); test/e2e/traces.test.mjs ("hooks come from dist/iitm-hook.js") fails if it stops
+ * being used.
+ */
+function bundledCreateHook(hookPath: string, log: Logger): IitmHookModule['createHook'] | undefined {
+  if (typeof IITM_HOOK_VERSION !== 'string') return undefined;
+  try {
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    const { dirname, join } = require('node:path') as typeof import('node:path');
+    const installed = (JSON.parse(readFileSync(join(dirname(hookPath), 'package.json'), 'utf8')) as { version?: unknown }).version;
+    if (installed !== IITM_HOOK_VERSION) {
+      log.debug(`ESM hook: import-in-the-middle ${String(installed)} is not the bundled ${IITM_HOOK_VERSION}; loading its create-hook.mjs`);
+      return undefined;
+    }
+    const mod = require(join(__dirname, 'iitm-hook.js')) as IitmHookModule;
+    if (mod.IITM_VERSION !== IITM_HOOK_VERSION || typeof mod.createHook !== 'function') throw new Error('dist/iitm-hook.js is not the build this bundle expects');
+    return mod.createHook;
+  } catch (err) {
+    log.debug(`ESM hook: bundled import-in-the-middle unusable (${errorText(err)}); loading its create-hook.mjs`);
+    return undefined;
+  }
+}
+
 /** Which resolved modules import-in-the-middle must wrap, and how to reach it. */
 export interface EsmPlan {
   /** Module names and file URLs, as import-in-the-middle's `include` option takes them. */
@@ -105,8 +141,9 @@ class LazyEsmHook {
    * customization_hooks.js, buildHooks), so hooks registered now apply from the next resolve on,
    * and the caller passes the present one to `resolveSync` itself. That is why the hooks come
    * from import-in-the-middle's create-hook.mjs (the module its register-hooks.mjs registers
-   * from, without handing out the functions) rather than from register(): test/e2e/traces.test.mjs
-   * ("first ES import is express") fails if this stops wrapping that import.
+   * from, without handing out the functions; or our bundle of it, bundledCreateHook) rather than
+   * from register(): test/e2e/traces.test.mjs ("first ES import is express") fails if this stops
+   * wrapping that import.
    */
   install(): IitmSyncHook | null {
     if (this.hook !== undefined) return this.hook;
@@ -114,9 +151,11 @@ class LazyEsmHook {
     try {
       const req = nodeModule.createRequire(this.plan.resolveFrom);
       const { pathToFileURL } = require('node:url') as typeof import('node:url');
-      const { createHook } = req('import-in-the-middle/create-hook.mjs') as { createHook(meta: { url: string }): IitmSyncHook };
-      // hook.mjs's own call: createHook(import.meta) of that file.
-      const hook = createHook({ url: pathToFileURL(req.resolve('import-in-the-middle/hook.mjs')).href });
+      const hookPath = req.resolve('import-in-the-middle/hook.mjs');
+      const createHook = bundledCreateHook(hookPath, this.log) ?? (req('import-in-the-middle/create-hook.mjs') as IitmHookModule).createHook;
+      // hook.mjs's own call: createHook(import.meta) of that file. The bundled copy gets the real
+      // file's URL too: the wrappers it generates import lib/register.js from there (one copy).
+      const hook = createHook({ url: pathToFileURL(hookPath).href });
       if (typeof hook.resolveSync !== 'function' || typeof hook.loadSync !== 'function') throw new Error('import-in-the-middle/create-hook.mjs has no synchronous hooks');
       hook.applyOptions({ shouldInclude: this.wants });
       nodeModule.registerHooks({ resolve: hook.resolveSync, load: hook.loadSync });

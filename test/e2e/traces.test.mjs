@@ -1,10 +1,13 @@
 // Real apps under the real register hook, telemetry decoded by a real OTLP receiver.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
 import { APPS, cleanEnv, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+import nodeFeatures from '../../dist/node-features.js';
 
 let receiver;
 before(async () => {
@@ -13,9 +16,9 @@ before(async () => {
 after(() => receiver.close());
 
 /** Runs one app under one hook and returns its result and the spans of its service. */
-async function run(mode, app, { env = {}, args = [], expect = 1 } = {}) {
+async function run(mode, app, { env = {}, args = [], expect = 1, preload = [] } = {}) {
   const service = `svc-${mode}-${app}-${Math.random().toString(36).slice(2, 8)}`;
-  const res = await runNode(REGISTER[mode], app, {
+  const res = await runNode([...preload, ...REGISTER[mode]], app, {
     args,
     env: { OTEL_SERVICE_NAME: service, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpUrl, ...env },
   });
@@ -76,6 +79,25 @@ for (const mode of ['require', 'import']) {
     });
   }
 }
+
+// import-in-the-middle's hook side comes from our bundle of it, dist/iitm-hook.js
+// (scripts/bundle.mjs), not from its create-hook.mjs, where Node has synchronous hooks; and the
+// ES import of express it wraps still gives express spans.
+test('express-app.mjs under --import: import-in-the-middle\'s hooks come from dist/iitm-hook.js, and express spans still come', { skip: !nodeFeatures.has('syncEsmHooks') && 'no synchronous hooks: the threaded loader' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otel-iitm-hook-'));
+  try {
+    const out = join(dir, 'loaded.json');
+    const { res, spans } = await run('import', 'express-app.mjs', { expect: 4, preload: ['--require', join(ROOT, 'test/fixtures/loaded-probe.cjs')], env: { LOADED_PROBE_OUT: out } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
+    assert.ok(spans.some((s) => s.scope === '@opentelemetry/instrumentation-express' && s.name === 'request handler'), spans.map((s) => `${s.scope}:${s.name}`).join(', '));
+    const loaded = JSON.parse(readFileSync(out, 'utf8'));
+    assert.ok(loaded.includes(join(ROOT, 'dist', 'iitm-hook.js')), 'dist/iitm-hook.js loaded');
+    assert.deepEqual(loaded.filter((f) => /import-in-the-middle[\\/](create-hook|lib[\\/]get-)/.test(f)), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 // Under --require a CommonJS app makes no ES import until this one, so import-in-the-middle's
 // hooks are registered inside express's own resolve and must still wrap it.
