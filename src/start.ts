@@ -287,7 +287,13 @@ function startOnce(options: StartRequest): Handle {
     const copy = apiCopyWarning(process.argv[1] ? dirname(process.argv[1]) : process.cwd(), apiCopy(__dirname));
     if (copy !== undefined) log.warn(copy);
   };
-  const esm = { include: [...lazy.targetNames(), ...(asyncHooks?.esmInclude ?? [])], resolveFrom: from, ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}) };
+  const asyncNames = new Set(asyncHooks?.esmInclude ?? []);
+  const esm = {
+    include: [...lazy.targetNames(), ...asyncNames],
+    resolveFrom: from,
+    requireHooked: v.OTEL_NODE_IMPORTED_COMMONJS === 'wrap' ? [] : lazy.targetNames().filter((n) => !asyncNames.has(n)),
+    ...(asyncHooks?.esmPredicate ? { alsoInclude: asyncHooks.esmPredicate } : {}),
+  };
   // Where Node has synchronous hooks, import-in-the-middle waits for the first ES import it wraps.
   if (esmHookCanWait()) installResolveHook(lazy, log, onApiResolve, esm, onSpecifier);
   else {

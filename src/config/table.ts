@@ -187,6 +187,14 @@ export const TABLE = {
     description:
       "How the express instrumentation traces each request's layers: `lean` (instrumentation-express with our per-request layer patch: the same spans, names, attributes and scope at about half of its per-request allocation and 60% of its CPU) or `upstream` (instrumentation-express as it is). `lean` gives way to `upstream` by itself when the express instrumentation's config has a key only instrumentation-express reads (docs/express.md).",
   }),
+  OTEL_NODE_IMPORTED_COMMONJS: enumVar({
+    group: 'instrumentations',
+    standard: false,
+    allowed: ['require', 'wrap'],
+    default: 'require',
+    description:
+      "How a CommonJS package that an ES module imports (`import express from 'express'`) is instrumented, where Node has synchronous module hooks: `require` (require-in-the-middle patches it when Node loads it, as for a require() of it: about 30 ms CPU and 3 MiB less than `wrap` in an Express start under --import) or `wrap` (import-in-the-middle wraps it in a generated ES module). `require` leaves to `wrap` a package that is not under node_modules/, whose main file require() would not load, that may be ES syntax, or when someone else's --import/--loader hooks are in place (docs/esm.md).",
+  }),
   OTEL_NODE_DISABLED_PLUGINS: listVar({
     group: 'instrumentations',
     standard: false,

@@ -5,6 +5,7 @@ import type { InstrumentationDescriptor } from '../catalog/types';
 import type { LazyInstrumentations } from './lazy-instrumentations';
 import { onFirstGlobalUse } from './global-trigger';
 import { isBuiltin } from './module-names';
+import { ImportedCjs } from './imported-cjs';
 
 type InstrumentationPkg = typeof import('@opentelemetry/instrumentation');
 
@@ -86,6 +87,12 @@ export interface EsmPlan {
   readonly alsoInclude?: (url: string) => boolean;
   /** Where import-in-the-middle is resolved from (auto-instrumentations-node's copy). */
   readonly resolveFrom: string;
+  /**
+   * Package names whose CommonJS main, when imported, require-in-the-middle may patch instead
+   * (src/hooks/imported-cjs.ts): the instrumentations' targets, not what `include` lists for
+   * another reason.
+   */
+  readonly requireHooked?: readonly string[];
 }
 
 /**
@@ -127,8 +134,11 @@ class LazyEsmHook {
   constructor(
     private readonly plan: EsmPlan,
     private readonly log: Logger,
+    /** URLs left to require-in-the-middle (src/hooks/imported-cjs.ts). */
+    taken: ReadonlySet<string>,
   ) {
-    this.wants = includeRule(plan);
+    const rule = includeRule(plan);
+    this.wants = (url, specifier) => !taken.has(url) && rule(url, specifier);
   }
 
   get pending(): boolean {
@@ -180,7 +190,8 @@ class LazyEsmHook {
 export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onApi: () => void, esm?: EsmPlan, onSpecifier?: (specifier: string, parentURL: string | undefined) => void): void {
   let reported = false;
   let api = false;
-  const late = esm !== undefined ? new LazyEsmHook(esm, log) : undefined;
+  const imported = esm !== undefined ? importedCjs(esm, log) : undefined;
+  const late = esm !== undefined ? new LazyEsmHook(esm, log, imported?.urls ?? new Set()) : undefined;
   nodeModule.registerHooks({
     resolve(specifier, context, nextResolve) {
       try {
@@ -197,6 +208,7 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onAp
         reported = true;
       }
       let result = nextResolve(specifier, context);
+      if (imported !== undefined && isImport(context) && imported.wants(specifier, result.url) && takeImported(imported, specifier, context, result, log)) return builtinFormat(result);
       if (late?.pending === true && isImport(context) && late.wants(result.url, specifier)) {
         const hook = late.install();
         // Resolves a second time, through import-in-the-middle, which marks the URL for wrapping.
@@ -205,6 +217,51 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onAp
       return builtinFormat(result);
     },
   });
+}
+
+/** What the resolve hook needs to leave an imported CommonJS package to require-in-the-middle. */
+interface ImportedRoute {
+  readonly urls: ReadonlySet<string>;
+  /** An instrumentation's own target by its package name, and nothing import-in-the-middle must wrap for another reason. */
+  wants(specifier: string, url: string): boolean;
+  take: ImportedCjs['take'];
+}
+
+function importedCjs(plan: EsmPlan, log: Logger): ImportedRoute | undefined {
+  try {
+    const targets = new Set((plan.requireHooked ?? []).filter((n) => !isBuiltin(n)));
+    if (targets.size === 0) return undefined;
+    const { dirname, resolve } = require('node:path') as typeof import('node:path');
+    const { fileURLToPath } = require('node:url') as typeof import('node:url');
+    let registerDir: string | undefined;
+    const ours = (value: string): boolean => {
+      if (value === 'otel-autoinstrument/register') return true;
+      registerDir ??= dirname(require.resolve('otel-autoinstrument/register'));
+      return dirname(resolve(value.startsWith('file:') ? fileURLToPath(value) : value)) === registerDir;
+    };
+    const route = new ImportedCjs(ours, (line) => log.debug(line));
+    const also = plan.alsoInclude;
+    return {
+      urls: route.urls,
+      wants: (specifier, url) => targets.has(specifier) && (also === undefined || !also(url)),
+      take: (...args) => route.take(...args),
+    };
+  } catch (err) {
+    log.debug(`imported CommonJS: left to import-in-the-middle (${errorText(err)})`);
+    return undefined;
+  }
+}
+
+/** Never throws into the app's import: on any failure import-in-the-middle wraps it. */
+function takeImported(route: ImportedRoute, specifier: string, context: ResolveContext, result: ResolveResult, log: Logger): boolean {
+  try {
+    const taken = route.take(specifier, context.parentURL, result.url, result.format);
+    if (taken) log.debug(`imported CommonJS: ${specifier} is patched by require-in-the-middle at its load`);
+    return taken;
+  } catch (err) {
+    log.debug(`imported CommonJS: ${specifier} left to import-in-the-middle (${errorText(err)})`);
+    return false;
+  }
 }
 
 /** Whether import-in-the-middle can wait for the first ES import (see LazyEsmHook). */

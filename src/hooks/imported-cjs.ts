@@ -1,0 +1,134 @@
+import * as nodeModule from 'node:module';
+import { splitNodeOptions } from '../cli/node-options';
+import { packageOfPath } from './require-filter';
+
+/** The statics of Node's CommonJS loader this module uses (lib/internal/modules/cjs/loader.js). */
+interface CjsLoader {
+  _load: (this: unknown, request: unknown, parent: unknown, ...rest: unknown[]) => unknown;
+  _cache: Record<string, { exports: unknown } | undefined>;
+}
+
+/**
+ * Whether someone else's module hooks may be on the threaded module.register() path: a --loader,
+ * or an --import that is not our register hook (in NODE_OPTIONS or Node's arguments; before ours
+ * or after it, as an ES module's `import { register }` would not see the wrapper ImportedCjs puts
+ * on register()). Such a load hook may hand Node the source of a CommonJS file, and Node then runs
+ * that file with a require() of its own (lib/internal/modules/esm/translators.js), not through
+ * Module._load.
+ */
+function otherLoaders(ours: (value: string) => boolean): boolean {
+  const args = [...splitNodeOptions(process.env.NODE_OPTIONS ?? ''), ...process.execArgv];
+  return args.some((tok, i) => {
+    const eq = tok.indexOf('=');
+    const [flag, value] = eq > 0 ? [tok.slice(0, eq), tok.slice(eq + 1)] : [tok, args[i + 1]];
+    return flag === '--loader' || flag === '--experimental-loader' || (flag === '--import' && (value === undefined || !ours(value)));
+  });
+}
+
+/** A line that starts with import or export: the file may be an ES module Node detects as one. */
+const ESM_LINE = /^[ \t]*(?:import|export)\b/m;
+
+/**
+ * A CommonJS package that an ES module imports, patched by require-in-the-middle as a require()
+ * of it is, instead of wrapped by import-in-the-middle.
+ *
+ * import-in-the-middle wraps an imported CommonJS file in a generated ES module: it reads and
+ * lexes the file and every file it re-exports, builds the wrapper, and, once its load hook is
+ * registered, every module the process loads after passes through that hook. For Express that
+ * was ~30 ms CPU and ~3 MiB of peak RSS of a start under --import (docs/performance.md), against
+ * ~5 ms under --require. Node evaluates an imported CommonJS file through Module._load(filename)
+ * with no parent (translators.js, loadCJSModuleWithModuleLoad; on Node 22 and 24), at the place in
+ * evaluation order the import has, and Module._load does not pass through
+ * Module.prototype.require, where require-in-the-middle sits. So the resolve hook `take`s such an
+ * import, and a wrapper of Module._load sends that one load through require(), where
+ * require-in-the-middle patches it as it would for a CommonJS app. test/e2e/imported-cjs.test.mjs
+ * fails if Node stops loading an imported CommonJS file this way (no express spans).
+ *
+ * Taken only when this is exactly what a require() from the importer would load (the same file,
+ * the main of a package under node_modules/), Node will run it as CommonJS, and no one else's
+ * threaded module hooks may hand Node its source; otherwise import-in-the-middle wraps it as
+ * before.
+ */
+export class ImportedCjs {
+  /** Files taken at resolve and not yet loaded. */
+  private readonly pending = new Set<string>();
+  /** Every file taken (import-in-the-middle must leave their URLs alone). */
+  readonly urls = new Set<string>();
+  private state: 'idle' | 'installed' | 'off' = 'idle';
+  private registered = false;
+
+  constructor(
+    /** Whether a --import/--loader value is our own register hook. */
+    private readonly ours: (value: string) => boolean,
+    private readonly debug: (line: string) => void,
+  ) {
+    // A module.register() from CommonJS code (a --require preload after ours, the app): from then on, no.
+    // The module's own exports object (an `import * as` namespace may be a copy).
+    const mod = require('node:module') as { register?: (...args: unknown[]) => unknown };
+    const register = mod.register;
+    if (typeof register !== 'function') return;
+    const self = this;
+    try {
+      mod.register = function (this: unknown, ...args: unknown[]) {
+        self.registered = true;
+        return register.apply(this, args);
+      };
+    } catch {
+      // A read-only export: then only the arguments' check applies.
+    }
+  }
+
+  /**
+   * Whether the ES import of `specifier` from `parentURL`, resolved to `url` (`format`, as
+   * resolve gave it), is taken: then the caller does not let import-in-the-middle wrap it.
+   */
+  take(specifier: string, parentURL: string | undefined, url: string, format: string | null | undefined): boolean {
+    if (this.state === 'off' || this.registered || !url.startsWith('file:') || parentURL?.startsWith('file:') !== true) return false;
+    const { fileURLToPath } = require('node:url') as typeof import('node:url');
+    const file = fileURLToPath(url);
+    // require-in-the-middle names a file by its last node_modules/ segment: a linked package's
+    // real path may have none, which import-in-the-middle, going by the specifier, still wraps.
+    if (packageOfPath(file) !== specifier) return false;
+    if (format !== 'commonjs') {
+      // Undecided at resolve: Node reads the file and looks for ES syntax (a .js file in a
+      // package without "type"). Only one with no line that could be ES syntax is taken.
+      if (format != null || !/\.c?js$/.test(file)) return false;
+      const { readFileSync } = require('node:fs') as typeof import('node:fs');
+      if (ESM_LINE.test(readFileSync(file, 'utf8'))) return false;
+    }
+    if (nodeModule.createRequire(parentURL).resolve(specifier) !== file) return false;
+    if (!this.install()) return false;
+    this.pending.add(file);
+    this.urls.add(url);
+    return true;
+  }
+
+  private install(): boolean {
+    if (this.state !== 'idle') return this.state === 'installed';
+    this.state = 'off';
+    if (otherLoaders(this.ours)) {
+      this.debug('imported CommonJS: other module hooks are in place; import-in-the-middle wraps it');
+      return false;
+    }
+    const loader = nodeModule.Module as unknown as Partial<CjsLoader>;
+    const original = loader._load;
+    const cache = loader._cache;
+    if (typeof original !== 'function' || typeof cache !== 'object' || cache === null) return false;
+    const pending = this.pending;
+    loader._load = function (this: unknown, request: unknown, parent: unknown) {
+      if (parent == null && pending.size !== 0 && typeof request === 'string' && pending.delete(request)) {
+        // require() through Module.prototype.require, then into this function again with a
+        // parent: Node loads the entry its ES loader made for the file (no second instance).
+        const exports = nodeModule.createRequire(request)(request);
+        const entry = cache[request];
+        // An instrumentation that returns new exports: the importer gets them, as require() does.
+        if (entry !== undefined && entry.exports !== exports) entry.exports = exports;
+        return exports;
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(original, this, arguments);
+    };
+    this.state = 'installed';
+    return true;
+  }
+}
