@@ -193,7 +193,7 @@ export const TABLE = {
     allowed: ['require', 'wrap'],
     default: 'require',
     description:
-      "How a CommonJS package that an ES module imports (`import express from 'express'`) is instrumented, where Node has synchronous module hooks: `require` (require-in-the-middle patches it when Node loads it, as for a require() of it: about 30 ms CPU and 3 MiB less than `wrap` in an Express start under --import) or `wrap` (import-in-the-middle wraps it in a generated ES module). `require` leaves to `wrap` a package that is not under node_modules/, whose main file require() would not load, that may be ES syntax, or when someone else's --import/--loader hooks are in place (docs/esm.md).",
+      "How a CommonJS package that an ES module imports (`import express from 'express'`) is instrumented, where Node has synchronous module hooks: `require` (require-in-the-middle patches it when Node loads it, as for a require() of it: about 30 ms CPU and 3 MiB less than `wrap` in an Express start under --import) or `wrap` (import-in-the-middle wraps it in a generated ES module). `require` leaves to `wrap` a package that is not under node_modules/, whose main file require() would not load, that may be ES syntax, or when someone else's --import/--loader hooks are in place (docs/api.md, What gets patched).",
   }),
   OTEL_NODE_DISABLED_PLUGINS: listVar({
     group: 'instrumentations',

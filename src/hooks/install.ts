@@ -152,8 +152,8 @@ class LazyEsmHook {
    * and the caller passes the present one to `resolveSync` itself. That is why the hooks come
    * from import-in-the-middle's create-hook.mjs (the module its register-hooks.mjs registers
    * from, without handing out the functions; or our bundle of it, bundledCreateHook) rather than
-   * from register(): test/e2e/traces.test.mjs ("first ES import is express") fails if this stops
-   * wrapping that import.
+   * from register(): test/e2e/traces.test.mjs ("first ES import is express ...
+   * OTEL_NODE_IMPORTED_COMMONJS=wrap") fails if this stops wrapping that import.
    */
   install(): IitmSyncHook | null {
     if (this.hook !== undefined) return this.hook;

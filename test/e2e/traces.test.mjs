@@ -81,8 +81,9 @@ for (const mode of ['require', 'import']) {
 }
 
 // import-in-the-middle's hook side comes from our bundle of it, dist/iitm-hook.js
-// (scripts/bundle.mjs), not from its create-hook.mjs, where Node has synchronous hooks; and the
-// ES import of express it wraps still gives express spans.
+// (scripts/bundle.mjs), not from its create-hook.mjs, where Node has synchronous hooks. In this
+// app it wraps node:http (express itself is patched by require-in-the-middle at its load,
+// test/e2e/imported-cjs.test.mjs); express spans still come.
 test('express-app.mjs under --import: import-in-the-middle\'s hooks come from dist/iitm-hook.js, and express spans still come', { skip: !nodeFeatures.has('syncEsmHooks') && 'no synchronous hooks: the threaded loader' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'otel-iitm-hook-'));
   try {
@@ -99,18 +100,21 @@ test('express-app.mjs under --import: import-in-the-middle\'s hooks come from di
   }
 });
 
-// Under --require a CommonJS app makes no ES import until this one, so import-in-the-middle's
-// hooks are registered inside express's own resolve and must still wrap it.
+// A CommonJS app's import() of express: require-in-the-middle patches it at its load; with
+// OTEL_NODE_IMPORTED_COMMONJS=wrap, import-in-the-middle's hooks are registered inside that very
+// resolve (under --require no ES import came before) and must still wrap it.
 for (const mode of ['require', 'import']) {
-  test(`a CommonJS app whose first ES import is express, under --${mode}: express spans`, async () => {
-    const { res, spans } = await run(mode, 'express-import-from-cjs.cjs', { expect: 3 });
-    assert.equal(res.code, 0, res.stderr);
-    assert.equal(res.stderr, '');
-    assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
-    const [server] = byKind(spans, 'SERVER');
-    assert.equal(server.attributes['http.route'], '/users/:id');
-    assert.ok(spans.some((s) => s.scope === '@opentelemetry/instrumentation-express' && s.name === 'request handler'), spans.map((s) => `${s.scope}:${s.name}`).join(', '));
-  });
+  for (const how of ['require', 'wrap']) {
+    test(`a CommonJS app whose first ES import is express, under --${mode}, OTEL_NODE_IMPORTED_COMMONJS=${how}: express spans`, async () => {
+      const { res, spans } = await run(mode, 'express-import-from-cjs.cjs', { expect: 3, env: { OTEL_NODE_IMPORTED_COMMONJS: how } });
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(res.stderr, '');
+      assert.equal(res.stdout, 'status=200 body={"id":"42"}\n');
+      const [server] = byKind(spans, 'SERVER');
+      assert.equal(server.attributes['http.route'], '/users/:id');
+      assert.ok(spans.some((s) => s.scope === '@opentelemetry/instrumentation-express' && s.name === 'request handler'), spans.map((s) => `${s.scope}:${s.name}`).join(', '));
+    });
+  }
 }
 
 for (const mode of ['require', 'import']) {
