@@ -5,7 +5,54 @@ import { packageOfPath } from './require-filter';
 /** The statics of Node's CommonJS loader this module uses (lib/internal/modules/cjs/loader.js). */
 interface CjsLoader {
   _load: (this: unknown, request: unknown, parent: unknown, ...rest: unknown[]) => unknown;
-  _cache: Record<string, { exports: unknown } | undefined>;
+  _extensions: Record<string, ExtensionHandler | undefined>;
+}
+
+interface LoadingModule {
+  exports: unknown;
+  loaded: boolean;
+}
+type ExtensionHandler = (this: unknown, module: LoadingModule, filename: string) => void;
+
+/** The extensions Module.prototype.load picks for a CommonJS file (its format's, or its name's). */
+const CJS_EXTENSIONS = ['.js', '.cjs'];
+
+/**
+ * Module._load(file) as Node calls it, with require-in-the-middle's patch applied inside the
+ * file's load: between running the file (Module._extensions) and the end of
+ * Module.prototype.load, which snapshots `module.exports` for the ES importer (Node 22 and 24:
+ * a private field the translator prefers). There the module is marked loaded for one require()
+ * of it, which returns its exports as they are to require-in-the-middle, and the exports it
+ * hands back (new ones, if an instrumentation returns new exports) become the module's.
+ * Module._extensions is swapped only for this call, and put back unless someone replaced it
+ * meanwhile.
+ */
+function loadPatched(loader: CjsLoader, load: () => unknown, file: string): unknown {
+  const exts = loader._extensions;
+  const swapped = new Map<string, { ours: ExtensionHandler; theirs: ExtensionHandler }>();
+  for (const key of CJS_EXTENSIONS) {
+    const theirs = exts[key];
+    if (typeof theirs !== 'function') continue;
+    const ours: ExtensionHandler = function (this: unknown, module, filename) {
+      theirs.call(this, module, filename);
+      if (filename !== file) return;
+      module.loaded = true;
+      let exports: unknown;
+      try {
+        exports = nodeModule.createRequire(file)(file);
+      } finally {
+        module.loaded = false;
+      }
+      if (exports !== module.exports) module.exports = exports;
+    };
+    swapped.set(key, { ours, theirs });
+    exts[key] = ours;
+  }
+  try {
+    return load();
+  } finally {
+    for (const [key, { ours, theirs }] of swapped) if (exts[key] === ours) exts[key] = theirs;
+  }
 }
 
 /**
@@ -40,8 +87,9 @@ const ESM_LINE = /^[ \t]*(?:import|export)\b/m;
  * with no parent (translators.js, loadCJSModuleWithModuleLoad; on Node 22 and 24), at the place in
  * evaluation order the import has, and Module._load does not pass through
  * Module.prototype.require, where require-in-the-middle sits. So the resolve hook `take`s such an
- * import, and a wrapper of Module._load sends that one load through require(), where
- * require-in-the-middle patches it as it would for a CommonJS app. test/e2e/imported-cjs.test.mjs
+ * import, and a wrapper of Module._load lets Node load the file and, inside that load
+ * (loadPatched), hands it to require-in-the-middle through one require(), which patches it as it
+ * would for a CommonJS app. test/e2e/imported-cjs.test.mjs
  * fails if Node stops loading an imported CommonJS file this way (no express spans).
  *
  * Taken only when this is exactly what a require() from the importer would load (the same file,
@@ -112,21 +160,16 @@ export class ImportedCjs {
     }
     const loader = nodeModule.Module as unknown as Partial<CjsLoader>;
     const original = loader._load;
-    const cache = loader._cache;
-    if (typeof original !== 'function' || typeof cache !== 'object' || cache === null) return false;
+    if (typeof original !== 'function' || typeof loader._extensions !== 'object' || loader._extensions === null) return false;
     const pending = this.pending;
+    const statics = loader as CjsLoader;
     loader._load = function (this: unknown, request: unknown, parent: unknown) {
-      if (parent == null && pending.size !== 0 && typeof request === 'string' && pending.delete(request)) {
-        // require() through Module.prototype.require, then into this function again with a
-        // parent: Node loads the entry its ES loader made for the file (no second instance).
-        const exports = nodeModule.createRequire(request)(request);
-        const entry = cache[request];
-        // An instrumentation that returns new exports: the importer gets them, as require() does.
-        if (entry !== undefined && entry.exports !== exports) entry.exports = exports;
-        return exports;
-      }
       // eslint-disable-next-line prefer-rest-params
-      return Reflect.apply(original, this, arguments);
+      const args = arguments;
+      if (parent == null && pending.size !== 0 && typeof request === 'string' && pending.delete(request)) {
+        return loadPatched(statics, () => Reflect.apply(original, this, args), request);
+      }
+      return Reflect.apply(original, this, args);
     };
     this.state = 'installed';
     return true;
