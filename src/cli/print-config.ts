@@ -32,6 +32,13 @@ export function printConfig(config: Config, plugins: Plugins, env: Env, hook: st
         ? 'ES modules: import-in-the-middle threaded loader (module.register): this Node lacks nodejs/node#59929'
         : `Node ${process.versions.node} is not supported (need >= 22.15): nothing would be instrumented`,
   );
+  if (has('syncEsmHooks')) {
+    lines.push(
+      config.values.OTEL_NODE_IMPORTED_COMMONJS === 'wrap'
+        ? 'CommonJS packages that ES modules import: wrapped by import-in-the-middle (OTEL_NODE_IMPORTED_COMMONJS=wrap)'
+        : 'CommonJS packages that ES modules import: patched by require-in-the-middle at their load, where it is sure to apply; else import-in-the-middle (OTEL_NODE_IMPORTED_COMMONJS=require)',
+    );
+  }
   lines.push('CommonJS: require-in-the-middle, primed before the app loads');
   const runtime = runtimePlan(config);
   const selected = selectInstrumentations(config.values, known, runtime.upstream);

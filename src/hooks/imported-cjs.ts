@@ -1,5 +1,6 @@
 import * as nodeModule from 'node:module';
 import { splitNodeOptions } from '../cli/node-options';
+import { errorText, type Logger } from '../log';
 import { packageOfPath } from './require-filter';
 
 /** The statics of Node's CommonJS loader this module uses (lib/internal/modules/cjs/loader.js). */
@@ -27,7 +28,7 @@ const CJS_EXTENSIONS = ['.js', '.cjs'];
  * Module._extensions is swapped only for this call, and put back unless someone replaced it
  * meanwhile.
  */
-function loadPatched(loader: CjsLoader, load: () => unknown, file: string): unknown {
+function loadPatched(loader: CjsLoader, load: () => unknown, file: string, report: (line: string) => void): unknown {
   const exts = loader._extensions;
   const swapped = new Map<string, { ours: ExtensionHandler; theirs: ExtensionHandler }>();
   for (const key of CJS_EXTENSIONS) {
@@ -36,14 +37,17 @@ function loadPatched(loader: CjsLoader, load: () => unknown, file: string): unkn
     const ours: ExtensionHandler = function (this: unknown, module, filename) {
       theirs.call(this, module, filename);
       if (filename !== file) return;
+      // The file has run: whatever fails from here is the patching's, and the app keeps the
+      // module as it is.
       module.loaded = true;
-      let exports: unknown;
       try {
-        exports = nodeModule.createRequire(file)(file);
+        const exports = nodeModule.createRequire(file)(file);
+        if (exports !== module.exports) module.exports = exports;
+      } catch (err) {
+        report(`${file}: patching it failed (${errorText(err)}); the app gets it unpatched`);
       } finally {
         module.loaded = false;
       }
-      if (exports !== module.exports) module.exports = exports;
     };
     swapped.set(key, { ours, theirs });
     exts[key] = ours;
@@ -108,7 +112,7 @@ export class ImportedCjs {
   constructor(
     /** Whether a --import/--loader value is our own register hook. */
     private readonly ours: (value: string) => boolean,
-    private readonly debug: (line: string) => void,
+    private readonly log: Pick<Logger, 'debug' | 'warn'>,
   ) {
     // A module.register() from CommonJS code (a --require preload after ours, the app): from then on, no.
     // The module's own exports object (an `import * as` namespace may be a copy).
@@ -155,7 +159,7 @@ export class ImportedCjs {
     if (this.state !== 'idle') return this.state === 'installed';
     this.state = 'off';
     if (otherLoaders(this.ours)) {
-      this.debug('imported CommonJS: other module hooks are in place; import-in-the-middle wraps it');
+      this.log.debug('imported CommonJS: other module hooks are in place; import-in-the-middle wraps it');
       return false;
     }
     const loader = nodeModule.Module as unknown as Partial<CjsLoader>;
@@ -163,11 +167,12 @@ export class ImportedCjs {
     if (typeof original !== 'function' || typeof loader._extensions !== 'object' || loader._extensions === null) return false;
     const pending = this.pending;
     const statics = loader as CjsLoader;
+    const log = this.log;
     loader._load = function (this: unknown, request: unknown, parent: unknown) {
       // eslint-disable-next-line prefer-rest-params
       const args = arguments;
       if (parent == null && pending.size !== 0 && typeof request === 'string' && pending.delete(request)) {
-        return loadPatched(statics, () => Reflect.apply(original, this, args), request);
+        return loadPatched(statics, () => Reflect.apply(original, this, args), request, (line) => log.warn(line));
       }
       return Reflect.apply(original, this, args);
     };

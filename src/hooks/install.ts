@@ -239,7 +239,7 @@ function importedCjs(plan: EsmPlan, log: Logger): ImportedRoute | undefined {
       registerDir ??= dirname(require.resolve('otel-autoinstrument/register'));
       return dirname(resolve(value.startsWith('file:') ? fileURLToPath(value) : value)) === registerDir;
     };
-    const route = new ImportedCjs(ours, (line) => log.debug(line));
+    const route = new ImportedCjs(ours, log);
     const also = plan.alsoInclude;
     return {
       urls: route.urls,

@@ -80,25 +80,38 @@ for (const [where, args] of [
   });
 }
 
-/** An app whose node_modules holds swap-exports (test/fixtures/plugins), found through its "otel" field. */
-function swapApp() {
-  const dir = join(tmp, 'swap-app');
+/** An app whose node_modules holds `pkg` (test/fixtures/plugins), found through its "otel" field. */
+function pluginApp(pkg, source) {
+  const dir = join(tmp, `${pkg}-app`);
   const nm = join(dir, 'node_modules');
   mkdirSync(nm, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'swap-app', version: '1.0.0', private: true, dependencies: { 'swap-exports': '*' } }));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `${pkg}-app`, version: '1.0.0', private: true, dependencies: { [pkg]: '*' } }));
   symlinkSync(ROOT, join(nm, 'otel-autoinstrument'), 'dir');
   symlinkSync(join(ROOT, 'node_modules', '@opentelemetry'), join(nm, '@opentelemetry'), 'dir');
-  cpSync(join(ROOT, 'test', 'fixtures', 'plugins', 'swap-exports'), join(nm, 'swap-exports'), { recursive: true });
-  writeFileSync(join(dir, 'app.mjs'), "import mod, { hello } from 'swap-exports';\nconsole.log(`${hello()} ${mod.hello()} swapped=${mod.swapped}`);\n");
+  cpSync(join(ROOT, 'test', 'fixtures', 'plugins', pkg), join(nm, pkg), { recursive: true });
+  writeFileSync(join(dir, 'app.mjs'), source);
   return dir;
 }
 
+const QUIET = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+
 test('an instrumentation that returns new exports: the ES importer gets them, default and named, as require() would', async () => {
-  const cwd = swapApp();
+  const cwd = pluginApp('swap-exports', "import mod, { hello } from 'swap-exports';\nconsole.log(`${hello()} ${mod.hello()} swapped=${mod.swapped}`);\n");
   for (const mode of ['import', 'require']) {
-    const res = await runNode(REGISTER[mode], 'app.mjs', { cwd, env: { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } });
+    const res = await runNode(REGISTER[mode], 'app.mjs', { cwd, env: QUIET });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stderr, '');
     assert.equal(res.stdout, 'hi (patched) hi (patched) swapped=true\n', mode);
+  }
+});
+
+// Node runs it as an ES module, not through Module._load: left to require-in-the-middle, it would
+// never be patched.
+test('ES syntax in a .js main without "type": import-in-the-middle wraps it, and it is patched', { skip: !sync && 'no synchronous hooks' }, async () => {
+  const cwd = pluginApp('esm-in-js', "import { hello } from 'esm-in-js';\nconsole.log(hello());\n");
+  for (const mode of ['import', 'require']) {
+    const res = await runNode(REGISTER[mode], 'app.mjs', { cwd, env: QUIET });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'hi (patched)\n', mode);
   }
 });
