@@ -93,8 +93,8 @@ const ESM_LINE = /^[ \t]*(?:import|export)\b/m;
  * Module.prototype.require, where require-in-the-middle sits. So the resolve hook `take`s such an
  * import, and a wrapper of Module._load lets Node load the file and, inside that load
  * (loadPatched), hands it to require-in-the-middle through one require(), which patches it as it
- * would for a CommonJS app. test/e2e/imported-cjs.test.mjs
- * fails if Node stops loading an imported CommonJS file this way (no express spans).
+ * would for a CommonJS app. test/e2e/imported-cjs.test.mjs fails if Node stops loading an
+ * imported CommonJS file this way (no express spans).
  *
  * Taken only when this is exactly what a require() from the importer would load (the same file,
  * the main of a package under node_modules/), Node will run it as CommonJS, and no one else's
@@ -106,6 +106,8 @@ export class ImportedCjs {
   private readonly pending = new Set<string>();
   /** Every file taken (import-in-the-middle must leave their URLs alone). */
   readonly urls = new Set<string>();
+  /** URLs that are never taken, whoever imports them. */
+  private readonly refused = new Set<string>();
   private state: 'idle' | 'installed' | 'off' = 'idle';
   private registered = false;
 
@@ -114,8 +116,8 @@ export class ImportedCjs {
     private readonly ours: (value: string) => boolean,
     private readonly log: Pick<Logger, 'debug' | 'warn'>,
   ) {
-    // A module.register() from CommonJS code (a --require preload after ours, the app): from then on, no.
-    // The module's own exports object (an `import * as` namespace may be a copy).
+    // A module.register() from CommonJS code (a --require preload after ours, the app): from then
+    // on, nothing is taken. Set on the module's own exports (an `import * as` may be a copy).
     const mod = require('node:module') as { register?: (...args: unknown[]) => unknown };
     const register = mod.register;
     if (typeof register !== 'function') return;
@@ -136,23 +138,33 @@ export class ImportedCjs {
    */
   take(specifier: string, parentURL: string | undefined, url: string, format: string | null | undefined): boolean {
     if (this.state === 'off' || this.registered || !url.startsWith('file:') || parentURL?.startsWith('file:') !== true) return false;
+    // Loaded already, through the route, by an earlier importer.
+    if (this.urls.has(url)) return true;
+    if (this.refused.has(url)) return false;
     const { fileURLToPath } = require('node:url') as typeof import('node:url');
     const file = fileURLToPath(url);
-    // require-in-the-middle names a file by its last node_modules/ segment: a linked package's
-    // real path may have none, which import-in-the-middle, going by the specifier, still wraps.
-    if (packageOfPath(file) !== specifier) return false;
-    if (format !== 'commonjs') {
-      // Undecided at resolve: Node reads the file and looks for ES syntax (a .js file in a
-      // package without "type"). Only one with no line that could be ES syntax is taken.
-      if (format != null || !/\.c?js$/.test(file)) return false;
-      const { readFileSync } = require('node:fs') as typeof import('node:fs');
-      if (ESM_LINE.test(readFileSync(file, 'utf8'))) return false;
+    if (!this.commonJsMain(specifier, file, format)) {
+      this.refused.add(url);
+      return false;
     }
     if (nodeModule.createRequire(parentURL).resolve(specifier) !== file) return false;
     if (!this.install()) return false;
     this.pending.add(file);
     this.urls.add(url);
     return true;
+  }
+
+  /** Whether `file` is package `specifier`'s file under node_modules/ and Node will run it as CommonJS. */
+  private commonJsMain(specifier: string, file: string, format: string | null | undefined): boolean {
+    // require-in-the-middle names a file by its last node_modules/ segment: a linked package's
+    // real path may have none, which import-in-the-middle, going by the specifier, still wraps.
+    if (packageOfPath(file) !== specifier) return false;
+    if (format === 'commonjs') return true;
+    // Undecided at resolve: Node reads the file and looks for ES syntax (a .js file in a package
+    // without "type"). Only one with no line that could be ES syntax is taken.
+    if (format != null || !/\.c?js$/.test(file)) return false;
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    return !ESM_LINE.test(readFileSync(file, 'utf8'));
   }
 
   private install(): boolean {
