@@ -34,16 +34,22 @@ export function quoteNodeOption(arg: string): string {
 
 const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 
+/**
+ * Each option of `args` with the value it may take: `--flag=value`, or the next argument
+ * (which may not be its value: callers look only at flags that take one).
+ */
+export function optionValues(args: readonly string[]): [flag: string, value: string | undefined][] {
+  return args.map((tok, i) => {
+    const eq = tok.indexOf('=');
+    return eq > 0 ? [tok.slice(0, eq), tok.slice(eq + 1)] : [tok, args[i + 1]];
+  });
+}
+
 /** True if NODE_OPTIONS already loads one of `registers` (by package specifier or path). */
 export function hasHook(nodeOptions: string, registers: readonly string[]): boolean {
-  const t = splitNodeOptions(nodeOptions);
-  for (let i = 0; i < t.length; i++) {
-    const tok = t[i] as string;
-    const eq = tok.indexOf('=');
-    const [flag, value] = eq > 0 ? [tok.slice(0, eq), tok.slice(eq + 1)] : [tok, t[i + 1]];
-    if (HOOK_FLAGS.has(flag) && value !== undefined && registers.some((r) => value === r || value.replace(/^file:\/\//, '') === r)) return true;
-  }
-  return false;
+  return optionValues(splitNodeOptions(nodeOptions)).some(
+    ([flag, value]) => HOOK_FLAGS.has(flag) && value !== undefined && registers.some((r) => value === r || value.replace(/^file:\/\//, '') === r),
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as nodeModule from 'node:module';
-import { splitNodeOptions } from '../cli/node-options';
+import { optionValues, splitNodeOptions } from '../cli/node-options';
 import { errorText, type Logger } from '../log';
 import { packageOfPath } from './require-filter';
 
@@ -68,12 +68,9 @@ function loadPatched(loader: CjsLoader, load: () => unknown, file: string, repor
  * Module._load.
  */
 function otherLoaders(ours: (value: string) => boolean): boolean {
-  const args = [...splitNodeOptions(process.env.NODE_OPTIONS ?? ''), ...process.execArgv];
-  return args.some((tok, i) => {
-    const eq = tok.indexOf('=');
-    const [flag, value] = eq > 0 ? [tok.slice(0, eq), tok.slice(eq + 1)] : [tok, args[i + 1]];
-    return flag === '--loader' || flag === '--experimental-loader' || (flag === '--import' && (value === undefined || !ours(value)));
-  });
+  return optionValues([...splitNodeOptions(process.env.NODE_OPTIONS ?? ''), ...process.execArgv]).some(
+    ([flag, value]) => flag === '--loader' || flag === '--experimental-loader' || (flag === '--import' && (value === undefined || !ours(value))),
+  );
 }
 
 /** A line that starts with import or export: the file may be an ES module Node detects as one. */
@@ -112,6 +109,10 @@ export class ImportedCjs {
   private registered = false;
 
   constructor(
+    /** Package names an instrumentation targets, that import-in-the-middle need not wrap for another reason. */
+    private readonly targets: ReadonlySet<string>,
+    /** URLs import-in-the-middle must wrap whatever they are (OTEL_NODE_ASYNC_FUNCTIONS_TO_TRACE). */
+    private readonly alsoWrapped: ((url: string) => boolean) | undefined,
     /** Whether a --import/--loader value is our own register hook. */
     private readonly ours: (value: string) => boolean,
     private readonly log: Pick<Logger, 'debug' | 'warn'>,
@@ -134,9 +135,22 @@ export class ImportedCjs {
 
   /**
    * Whether the ES import of `specifier` from `parentURL`, resolved to `url` (`format`, as
-   * resolve gave it), is taken: then the caller does not let import-in-the-middle wrap it.
+   * resolve gave it), is taken: then the caller does not let import-in-the-middle wrap it. Never
+   * throws into the app's import: on any failure import-in-the-middle wraps it.
    */
   take(specifier: string, parentURL: string | undefined, url: string, format: string | null | undefined): boolean {
+    if (!this.targets.has(specifier) || this.alsoWrapped?.(url) === true) return false;
+    try {
+      const taken = this.decide(specifier, parentURL, url, format);
+      if (taken) this.log.debug(`imported CommonJS: ${specifier} is patched by require-in-the-middle at its load`);
+      return taken;
+    } catch (err) {
+      this.log.debug(`imported CommonJS: ${specifier} left to import-in-the-middle (${errorText(err)})`);
+      return false;
+    }
+  }
+
+  private decide(specifier: string, parentURL: string | undefined, url: string, format: string | null | undefined): boolean {
     if (this.state === 'off' || this.registered || !url.startsWith('file:') || parentURL?.startsWith('file:') !== true) return false;
     // Loaded already, through the route, by an earlier importer.
     if (this.urls.has(url)) return true;

@@ -208,7 +208,7 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onAp
         reported = true;
       }
       let result = nextResolve(specifier, context);
-      if (imported !== undefined && isImport(context) && imported.wants(specifier, result.url) && takeImported(imported, specifier, context, result, log)) return builtinFormat(result);
+      if (imported !== undefined && isImport(context) && imported.take(specifier, context.parentURL, result.url, result.format)) return builtinFormat(result);
       if (late?.pending === true && isImport(context) && late.wants(result.url, specifier)) {
         const hook = late.install();
         // Resolves a second time, through import-in-the-middle, which marks the URL for wrapping.
@@ -219,49 +219,19 @@ export function installResolveHook(lazy: LazyInstrumentations, log: Logger, onAp
   });
 }
 
-/** What the resolve hook needs to leave an imported CommonJS package to require-in-the-middle. */
-interface ImportedRoute {
-  readonly urls: ReadonlySet<string>;
-  /** An instrumentation's own target by its package name, and nothing import-in-the-middle must wrap for another reason. */
-  wants(specifier: string, url: string): boolean;
-  take: ImportedCjs['take'];
-}
-
-function importedCjs(plan: EsmPlan, log: Logger): ImportedRoute | undefined {
-  try {
-    const targets = new Set((plan.requireHooked ?? []).filter((n) => !isBuiltin(n)));
-    if (targets.size === 0) return undefined;
+/** The route that leaves an imported CommonJS package to require-in-the-middle, if any target can take it. */
+function importedCjs(plan: EsmPlan, log: Logger): ImportedCjs | undefined {
+  const targets = new Set((plan.requireHooked ?? []).filter((n) => !isBuiltin(n)));
+  if (targets.size === 0) return undefined;
+  let registerDir: string | undefined;
+  const ours = (value: string): boolean => {
+    if (value === 'otel-autoinstrument/register') return true;
     const { dirname, resolve } = require('node:path') as typeof import('node:path');
     const { fileURLToPath } = require('node:url') as typeof import('node:url');
-    let registerDir: string | undefined;
-    const ours = (value: string): boolean => {
-      if (value === 'otel-autoinstrument/register') return true;
-      registerDir ??= dirname(require.resolve('otel-autoinstrument/register'));
-      return dirname(resolve(value.startsWith('file:') ? fileURLToPath(value) : value)) === registerDir;
-    };
-    const route = new ImportedCjs(ours, log);
-    const also = plan.alsoInclude;
-    return {
-      urls: route.urls,
-      wants: (specifier, url) => targets.has(specifier) && (also === undefined || !also(url)),
-      take: (...args) => route.take(...args),
-    };
-  } catch (err) {
-    log.debug(`imported CommonJS: left to import-in-the-middle (${errorText(err)})`);
-    return undefined;
-  }
-}
-
-/** Never throws into the app's import: on any failure import-in-the-middle wraps it. */
-function takeImported(route: ImportedRoute, specifier: string, context: ResolveContext, result: ResolveResult, log: Logger): boolean {
-  try {
-    const taken = route.take(specifier, context.parentURL, result.url, result.format);
-    if (taken) log.debug(`imported CommonJS: ${specifier} is patched by require-in-the-middle at its load`);
-    return taken;
-  } catch (err) {
-    log.debug(`imported CommonJS: ${specifier} left to import-in-the-middle (${errorText(err)})`);
-    return false;
-  }
+    registerDir ??= dirname(require.resolve('otel-autoinstrument/register'));
+    return dirname(resolve(value.startsWith('file:') ? fileURLToPath(value) : value)) === registerDir;
+  };
+  return new ImportedCjs(targets, plan.alsoInclude, ours, log);
 }
 
 /** Whether import-in-the-middle can wait for the first ES import (see LazyEsmHook). */

@@ -3,12 +3,12 @@
 // module hooks; import-in-the-middle still wraps it when asked to (OTEL_NODE_IMPORTED_COMMONJS=wrap)
 // or when someone else's threaded module hooks are in place.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
-import { APPS, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+import { APPS, pluginApp, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
 import nodeFeatures from '../../dist/node-features.js';
 
 const PROBE = join(ROOT, 'test', 'fixtures', 'loaded-probe.cjs');
@@ -81,22 +81,12 @@ for (const [where, args] of [
 }
 
 /** An app whose node_modules holds `pkg` (test/fixtures/plugins), found through its "otel" field. */
-function pluginApp(pkg, source) {
-  const dir = join(tmp, `${pkg}-app`);
-  const nm = join(dir, 'node_modules');
-  mkdirSync(nm, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `${pkg}-app`, version: '1.0.0', private: true, dependencies: { [pkg]: '*' } }));
-  symlinkSync(ROOT, join(nm, 'otel-autoinstrument'), 'dir');
-  symlinkSync(join(ROOT, 'node_modules', '@opentelemetry'), join(nm, '@opentelemetry'), 'dir');
-  cpSync(join(ROOT, 'test', 'fixtures', 'plugins', pkg), join(nm, pkg), { recursive: true });
-  writeFileSync(join(dir, 'app.mjs'), source);
-  return dir;
-}
+const appWith = (pkg, source) => pluginApp(join(tmp, `${pkg}-app`), { name: `${pkg}-app`, plugins: [pkg], files: { 'app.mjs': source } });
 
 const QUIET = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
 
 test('an instrumentation that returns new exports: the ES importer gets them, default and named, as require() would', async () => {
-  const cwd = pluginApp('swap-exports', "import mod, { hello } from 'swap-exports';\nconsole.log(`${hello()} ${mod.hello()} swapped=${mod.swapped}`);\n");
+  const cwd = appWith('swap-exports', "import mod, { hello } from 'swap-exports';\nconsole.log(`${hello()} ${mod.hello()} swapped=${mod.swapped}`);\n");
   for (const mode of ['import', 'require']) {
     const res = await runNode(REGISTER[mode], 'app.mjs', { cwd, env: QUIET });
     assert.equal(res.code, 0, res.stderr);
@@ -108,7 +98,7 @@ test('an instrumentation that returns new exports: the ES importer gets them, de
 // Node runs it as an ES module, not through Module._load: left to require-in-the-middle, it would
 // never be patched.
 test('ES syntax in a .js main without "type": import-in-the-middle wraps it, and it is patched', { skip: !sync && 'no synchronous hooks' }, async () => {
-  const cwd = pluginApp('esm-in-js', "import { hello } from 'esm-in-js';\nconsole.log(hello());\n");
+  const cwd = appWith('esm-in-js', "import { hello } from 'esm-in-js';\nconsole.log(hello());\n");
   for (const mode of ['import', 'require']) {
     const res = await runNode(REGISTER[mode], 'app.mjs', { cwd, env: QUIET });
     assert.equal(res.code, 0, res.stderr);

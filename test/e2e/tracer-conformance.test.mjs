@@ -8,13 +8,13 @@
 // explicitly stay exact). Databases are real servers on 127.0.0.1 (test/helpers/services.mjs):
 // missing binaries skip their apps, except under CI=true.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { canonical, describeDifference, startSpanReceiver, NORMALIZE } from '../helpers/span-compare.mjs';
 import { waitFor } from '../helpers/otlp.mjs';
-import { APPS as APPS_DIR, REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+import { APPS as APPS_DIR, pluginApp, REGISTER, runNode } from '../helpers/run.mjs';
 import { startPostgres, startRedis } from '../helpers/services.mjs';
 
 const TRACERS = { default: {}, sdk: { OTEL_NODE_TRACER: 'sdk' } };
@@ -122,14 +122,8 @@ describe('our tracer exports what the SDK path exports', { concurrency: 2 }, () 
 describe("a configurator's span processor sees the same spans", { concurrency: 2 }, () => {
   let dir;
   before(() => {
-    dir = realpathSync(mkdtempSync(join(tmpdir(), 'otel-tracer-conformance-')));
-    const nm = join(dir, 'node_modules');
-    mkdirSync(nm);
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tracer-conformance-app', version: '1.0.0', private: true, dependencies: { 'recording-processor': '*' } }));
-    cpSync(join(ROOT, 'test', 'fixtures', 'plugins', 'recording-processor'), join(nm, 'recording-processor'), { recursive: true });
-    symlinkSync(ROOT, join(nm, 'otel-autoinstrument'), 'dir');
-    symlinkSync(join(ROOT, 'node_modules', '@opentelemetry'), join(nm, '@opentelemetry'), 'dir');
-    for (const f of ['manual-spans.cjs', 'manual-spans.mjs']) cpSync(join(APPS_DIR, 'conformance', f), join(dir, f));
+    const files = Object.fromEntries(['manual-spans.cjs', 'manual-spans.mjs'].map((f) => [f, readFileSync(join(APPS_DIR, 'conformance', f), 'utf8')]));
+    dir = pluginApp(realpathSync(mkdtempSync(join(tmpdir(), 'otel-tracer-conformance-'))), { name: 'tracer-conformance-app', plugins: ['recording-processor'], files });
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 

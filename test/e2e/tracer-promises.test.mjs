@@ -6,13 +6,13 @@
 // (plugins.test.mjs checks the throwing processor among every bad plugin under the default
 // tracer; reliability.test.mjs checks RSS under export faults at 100 requests/s.)
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, waitFor } from '../helpers/otlp.mjs';
 import { freePort } from '../helpers/services.mjs';
-import { REGISTER, ROOT, runNode } from '../helpers/run.mjs';
+import { pluginApp, REGISTER, runNode } from '../helpers/run.mjs';
 
 const TRACERS = { default: {}, sdk: { OTEL_NODE_TRACER: 'sdk' } };
 const PLUGINS = ['throwing-processor', 'throwing-sampler'];
@@ -46,14 +46,12 @@ before(async () => {
   receiver = await startReceiver();
   // The app's own directory: its package.json depends on the two plugins, copied into its
   // node_modules as a registry install would place them.
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'otel-tracer-promises-')));
-  const nm = join(dir, 'node_modules');
-  mkdirSync(nm);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tracer-promises-app', version: '1.0.0', private: true, dependencies: Object.fromEntries(PLUGINS.map((p) => [p, '*'])) }));
-  for (const p of PLUGINS) cpSync(join(ROOT, 'test', 'fixtures', 'plugins', p), join(nm, p), { recursive: true });
-  symlinkSync(ROOT, join(nm, 'otel-autoinstrument'), 'dir');
-  writeFileSync(join(dir, 'app.cjs'), APP);
-  writeFileSync(join(dir, 'app.mjs'), `import './app.cjs';\n`);
+  dir = pluginApp(realpathSync(mkdtempSync(join(tmpdir(), 'otel-tracer-promises-'))), {
+    name: 'tracer-promises-app',
+    plugins: PLUGINS,
+    opentelemetry: false,
+    files: { 'app.cjs': APP, 'app.mjs': `import './app.cjs';\n` },
+  });
   // A port nothing listens on: the backend is down, connections are refused.
   refused = `http://127.0.0.1:${await freePort()}`;
 });

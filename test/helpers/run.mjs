@@ -1,11 +1,30 @@
 // Spawns a real node process (the same binary running the tests) and collects its output.
 import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APPS = join(ROOT, 'test', 'fixtures', 'apps');
 export const REGISTER = { import: ['--import', 'otel-autoinstrument/register'], require: ['--require', 'otel-autoinstrument/register'] };
+
+/**
+ * An app in the empty directory `dir`, as a registry install would lay it out: a package.json
+ * named `name` that depends on `plugins` (each copied from test/fixtures/plugins into its
+ * node_modules), otel-autoinstrument linked to this repo and, unless `opentelemetry` is false,
+ * node_modules/@opentelemetry linked to this repo's (for the plugins' own requires); `files`
+ * (name -> contents) written into `dir`. Returns `dir`.
+ */
+export function pluginApp(dir, { name, plugins = [], files = {}, opentelemetry = true }) {
+  const nm = join(dir, 'node_modules');
+  mkdirSync(nm, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, dependencies: Object.fromEntries(plugins.map((p) => [p, '*'])) }));
+  for (const p of plugins) cpSync(join(ROOT, 'test', 'fixtures', 'plugins', p), join(nm, p), { recursive: true });
+  symlinkSync(ROOT, join(nm, 'otel-autoinstrument'), 'dir');
+  if (opentelemetry) symlinkSync(join(ROOT, 'node_modules', '@opentelemetry'), join(nm, '@opentelemetry'), 'dir');
+  for (const [f, contents] of Object.entries(files)) writeFileSync(join(dir, f), contents);
+  return dir;
+}
 
 /** Env for a child: no OTEL_* or NODE_OPTIONS leak in from the test runner's environment. */
 export function cleanEnv(extra = {}) {
